@@ -1,0 +1,56 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) oci.registry contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+# This module_utils file is internal to the collection and may change without notice.
+
+"""Exceptions raised by the shared registry client.
+
+Modules catch ``RegistryError`` once and turn it into ``fail_json``; the subclasses let
+callers (and tests) tell the failure kinds apart without reading message text.
+"""
+
+from __future__ import annotations
+
+
+class RegistryError(Exception):
+    """Base class: ``msg`` is safe to show (secrets already masked)."""
+
+    def __init__(self, msg, status=None, codes=None):
+        super().__init__(msg)
+        self.msg = msg
+        self.status = status
+        self.codes = list(codes or [])
+
+
+class InvalidInputError(RegistryError):
+    """A module option does not have the form the distribution spec requires."""
+
+
+class ConnectionFailedError(RegistryError):
+    """The registry or token service could not be reached (refused, DNS, reset)."""
+
+
+class TLSFailedError(ConnectionFailedError):
+    """The TLS handshake failed: certificate, protocol or plain-HTTP mismatch."""
+
+
+class RequestTimeoutError(ConnectionFailedError):
+    """The server accepted the connection but did not answer within the timeout."""
+
+
+class AuthenticationError(RegistryError):
+    """Credentials were rejected, or the auth flow could not produce a token."""
+
+
+class PermissionDeniedError(AuthenticationError):
+    """The registry refused an action although authentication succeeded."""
+
+
+class DeletionDisabledError(RegistryError):
+    """The registry answered 405 to a DELETE: deletion is turned off."""
+
+
+class UnexpectedResponseError(RegistryError):
+    """The registry answered with a status the operation does not handle."""

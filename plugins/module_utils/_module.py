@@ -1,0 +1,110 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) oci.registry contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+# This module_utils file is internal to the collection and may change without notice.
+
+"""The Ansible side of a module run: AnsibleModule, the client, results and failures."""
+
+from __future__ import annotations
+
+import traceback
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
+from ansible_collections.oci.registry.plugins.module_utils._argspec import shared_argument_spec
+from ansible_collections.oci.registry.plugins.module_utils._client import ClientConfig, RegistryClient
+from ansible_collections.oci.registry.plugins.module_utils._errors import RegistryError
+from ansible_collections.oci.registry.plugins.module_utils._reference import validate_registry
+
+try:
+    import requests  # noqa: F401, pylint: disable=unused-import
+except ImportError:
+    REQUESTS_IMPORT_ERROR = traceback.format_exc()
+else:
+    REQUESTS_IMPORT_ERROR = None
+
+
+class RegistryModule(object):
+    """One module run: builds the AnsibleModule from the shared and the module's own
+    argument spec, owns the RegistryClient, and reports results with request statistics."""
+
+    def __init__(self, argument_spec, **kwargs):
+        spec = shared_argument_spec()
+        spec.update(argument_spec)
+        self.module = AnsibleModule(argument_spec=spec, supports_check_mode=True, **kwargs)
+        if REQUESTS_IMPORT_ERROR is not None:
+            self.module.fail_json(msg=missing_required_lib("requests"), exception=REQUESTS_IMPORT_ERROR)
+        self.params = self.module.params
+        self.check_mode = self.module.check_mode
+        self.diff_mode = self.module._diff
+        self.client = None
+        # Human-readable steps taken so far; a failure reports them too.
+        self.actions = []
+
+    def connect(self):
+        """Validate the connection options and create the client (no request is sent)."""
+        params = self.params
+        validate_registry(params["registry"])
+        if params["client_key"] and not params["client_cert"]:
+            raise RegistryError("client_key is set without client_cert: set both, or neither.")
+        if params["retries"] < 0:
+            raise RegistryError("retries is %d: set 0 or more." % params["retries"])
+        if params["timeout"] <= 0:
+            raise RegistryError("timeout is %s: set a number of seconds above 0." % params["timeout"])
+        if bool(params["username"]) != bool(params["password"]):
+            raise RegistryError("username and password go together: set both, or neither.")
+        if not params["validate_certs"] and not params["plain_http"]:
+            self.module.warn(
+                "validate_certs is false: the registry's TLS certificate is not checked, so the "
+                "connection can be intercepted. Prefer ca_path for a private CA."
+            )
+        config = ClientConfig(
+            registry=params["registry"],
+            plain_http=params["plain_http"],
+            validate_certs=params["validate_certs"],
+            ca_path=params["ca_path"],
+            client_cert=params["client_cert"],
+            client_key=params["client_key"],
+            timeout=params["timeout"],
+            username=params["username"],
+            password=params["password"],
+            retries=params["retries"],
+            retry_max_time=params["retry_max_time"],
+        )
+        self.client = RegistryClient(config, warn=self.module.warn, on_secret=self._mask)
+        return self.client
+
+    def _mask(self, secret):
+        self.module.no_log_values.add(secret)
+
+    def request_stats(self):
+        if self.client is None:
+            return {"total": 0, "token": 0, "retries": 0, "by_method": {}, "by_status": {}}
+        return self.client.stats.as_dict()
+
+    def exit(self, **result):
+        result.setdefault("actions", self.actions)
+        result["requests"] = self.request_stats()
+        self.module.exit_json(**result)
+
+    def fail(self, msg, **result):
+        result.setdefault("actions", self.actions)
+        result["requests"] = self.request_stats()
+        if self.client is not None:
+            msg = self.client.redact(msg)
+        self.module.fail_json(msg=msg, **result)
+
+    def run(self, operation):
+        """Call ``operation()`` and exit with its result dict; RegistryError becomes fail_json."""
+        try:
+            result = operation()
+        except RegistryError as error:
+            extra = {}
+            if error.status is not None:
+                extra["status"] = error.status
+            if error.codes:
+                extra["error_codes"] = error.codes
+            self.fail(error.msg, **extra)
+        self.exit(**result)
