@@ -181,7 +181,7 @@ class ManifestDeleter(object):
         actions = self.registry_module.actions
 
         reference = tag if tag is not None else digest
-        manifest = client.resolve_manifest(repository, reference, expected_digest=digest)
+        manifest = self._resolve(client, repository, reference, digest)
         if manifest is None:
             actions.append("%s %s not found in %s; nothing to delete" % (self._kind(), reference, repository))
             return self._result(changed=False)
@@ -200,6 +200,19 @@ class ManifestDeleter(object):
             return result
         actions.append("manifest %s was already deleted from %s by another client" % (manifest.digest, repository))
         return self._result(changed=False, manifest=manifest)
+
+    def _resolve(self, client, repository, reference, digest):
+        try:
+            return client.resolve_manifest(repository, reference, expected_digest=digest)
+        except UnexpectedResponseError as error:
+            hint = ""
+            if digest is not None and error.status == 500:
+                # CNCF Distribution 2.8 answers HEAD /manifests/<digest of a blob> with 500.
+                hint = (" The digest may name a blob (a config or layer), not a manifest: use "
+                        "oci.registry.oci_blob to delete blobs.")
+            raise UnexpectedResponseError(
+                "%s Nothing was deleted.%s" % (error.msg, hint), status=error.status, codes=error.codes
+            )
 
     def _kind(self):
         return "tag" if self.params["tag"] is not None else "manifest"
