@@ -47,8 +47,15 @@ integration: deps venv collection
 
 test: unit integration
 
+# Starts a token-auth registry on 127.0.0.1, pushes sample images, runs the example
+# play twice (the second run must change nothing) and stops the registry again.
 demo: deps venv collection
-	$(BIN)/python -m tests.support.demo
+	$(BIN)/python -m tests.support.stack --mode token --seed -- \
+	  sh -c 'for run in first second; do \
+	    echo "== $$run run of examples/cleanup.yml"; \
+	    ANSIBLE_PYTHON_INTERPRETER=$(CURDIR)/$(BIN)/python ANSIBLE_LOCALHOST_WARNING=false \
+	      $(BIN)/ansible-playbook -i localhost, -c local examples/cleanup.yml || exit 1; \
+	  done'
 
 clean:
 	rm -rf build .pytest_cache
