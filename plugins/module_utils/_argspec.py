@@ -26,6 +26,7 @@ CONNECTION_ARGSPEC = dict(
 AUTH_ARGSPEC = dict(
     username=dict(type="str"),
     password=dict(type="str", no_log=True),
+    config_path=dict(type="path"),
 )
 
 RETRIES_ARGSPEC = dict(

@@ -15,6 +15,7 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.oci.registry.plugins.module_utils._argspec import shared_argument_spec
 from ansible_collections.oci.registry.plugins.module_utils._client import ClientConfig, RegistryClient
+from ansible_collections.oci.registry.plugins.module_utils._credentials import find_credentials
 from ansible_collections.oci.registry.plugins.module_utils._errors import RegistryError
 from ansible_collections.oci.registry.plugins.module_utils._reference import validate_registry
 
@@ -44,7 +45,11 @@ class RegistryModule(object):
         self.actions = []
 
     def connect(self):
-        """Validate the connection options and create the client (no request is sent)."""
+        """Validate the connection options, look up credentials and create the client.
+
+        No request is sent. Without username and password, credentials come from the
+        docker and podman auth files (see _credentials.find_credentials).
+        """
         params = self.params
         validate_registry(params["registry"])
         if params["client_key"] and not params["client_cert"]:
@@ -60,6 +65,8 @@ class RegistryModule(object):
                 "validate_certs is false: the registry's TLS certificate is not checked, so the "
                 "connection can be intercepted. Prefer ca_path for a private CA."
             )
+
+        username, password, identity_token = self._credentials()
         config = ClientConfig(
             registry=params["registry"],
             plain_http=params["plain_http"],
@@ -68,13 +75,28 @@ class RegistryModule(object):
             client_cert=params["client_cert"],
             client_key=params["client_key"],
             timeout=params["timeout"],
-            username=params["username"],
-            password=params["password"],
+            username=username,
+            password=password,
+            identity_token=identity_token,
             retries=params["retries"],
             retry_max_time=params["retry_max_time"],
         )
         self.client = RegistryClient(config, warn=self.module.warn, on_secret=self._mask)
         return self.client
+
+    def _credentials(self):
+        """Return ``(username, password, identity_token)`` from the options or the auth files."""
+        params = self.params
+        if params["username"]:
+            return params["username"], params["password"], None
+        found = find_credentials(params["registry"], config_path=params["config_path"], warn=self.module.warn)
+        if found is None:
+            return None, None, None
+        for secret in (found.password, found.identity_token):
+            if secret:
+                self._mask(secret)
+        self.actions.append("credentials for %s from %s" % (params["registry"], found.source))
+        return found.username, found.password, found.identity_token
 
     def _mask(self, secret):
         self.module.no_log_values.add(secret)
