@@ -12,14 +12,20 @@ Nothing here sends a request, so every rule is tested with plain tables.
 
 from __future__ import annotations
 
+import ipaddress
 import re
+import socket
 from collections import namedtuple
+from urllib.parse import urlsplit
 
 Challenge = namedtuple("Challenge", ["scheme", "params"])
 """One parsed challenge: ``scheme`` lowercased, ``params`` with lowercased names."""
 
 _TOKEN_RE = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _TOKEN68_RE = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
+# An unquoted value should be a token, but servers also send bare URLs: accept any run
+# of characters up to the next comma, space or quote.
+_BARE_VALUE_RE = re.compile(r"[^\s,\"]+")
 _SPACE = " \t"
 
 # Schemes the client can answer, most preferred first.
@@ -70,6 +76,61 @@ def select_challenge(challenges):
     return None
 
 
+def unsafe_realm_reason(realm, registry_url):
+    """Return why credentials must not go to the token ``realm``, or None when it is safe.
+
+    ``registry_url`` is the URL of the server that sent the challenge. A realm is unsafe
+    when it is not an http(s) URL, when it downgrades an https registry to plain http,
+    or when it points at a loopback, link-local or unspecified address while the
+    registry itself is not local. The check does not resolve host names.
+    """
+    try:
+        parts = urlsplit(realm)
+        hostname = parts.hostname
+    except ValueError:
+        return "it is not a valid URL"
+    if parts.scheme not in ("http", "https") or not hostname:
+        return "it is not an http(s) URL"
+    registry_parts = urlsplit(registry_url)
+    if registry_parts.scheme == "https" and parts.scheme == "http":
+        return "the registry is served over https but the realm uses plain http"
+    if is_local_host(hostname) and not is_local_host(registry_parts.hostname):
+        return "it is on a loopback or link-local address but the registry is not"
+    return None
+
+
+def is_local_host(hostname):
+    """Return True for localhost names and loopback, link-local or unspecified addresses.
+
+    Also catches the IPv4 forms that inet_aton(3) accepts besides dotted quads
+    (``127.1``, ``2130706433``, ``0x7f.0.0.1``) and IPv4-mapped IPv6 addresses.
+    """
+    if not hostname:
+        return False
+    name = hostname.strip("[]").lower()
+    if name == "localhost" or name.endswith(".localhost"):
+        return True
+    address = _ip_address(name)
+    if address is None:
+        return False
+    if getattr(address, "ipv4_mapped", None) is not None:
+        address = address.ipv4_mapped
+    return address.is_loopback or address.is_link_local or address.is_unspecified
+
+
+def _ip_address(name):
+    try:
+        return ipaddress.ip_address(name.split("%", 1)[0])
+    except ValueError:
+        pass
+    if not re.fullmatch(r"[0-9a-fx.]+", name):
+        return None
+    try:
+        return ipaddress.IPv4Address(socket.inet_aton(name))
+    except OSError:
+        return None
+
+
 def _skip(text, pos, characters):
     while pos < len(text) and text[pos] in characters:
         pos += 1
@@ -103,7 +164,7 @@ def _parse_params(text, pos, params):
         if pos < length and text[pos] == '"':
             value, pos = _read_quoted(text, pos)
         else:
-            value_match = _TOKEN_RE.match(text, pos)
+            value_match = _BARE_VALUE_RE.match(text, pos)
             value = value_match.group(0) if value_match else ""
             pos = value_match.end() if value_match else pos
         params.setdefault(name, value)
@@ -113,7 +174,8 @@ def _parse_params(text, pos, params):
             next_comma = text.find(",", pos)
             pos = length if next_comma < 0 else next_comma
         if pos < length:
-            pos = _skip(text, pos + 1, _SPACE)
+            # Empty list elements (",,") are allowed by the list syntax and skipped.
+            pos = _skip(text, pos + 1, _SPACE + ",")
             if not _is_param_start(text, pos):
                 return pos
     return pos

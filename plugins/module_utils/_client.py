@@ -16,24 +16,27 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import ipaddress
 import json
 import random
+import re
 import socket
 import ssl
+import threading
 import time
 from http.client import RemoteDisconnected
 from collections import namedtuple
 from email.utils import parsedate_to_datetime
 
-from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
+from urllib.parse import urlencode, urljoin, urlsplit, urlunsplit
 
 from ansible_collections.oci.registry.plugins.module_utils._auth import (
+    is_local_host,
     merge_scopes,
     parse_challenges,
     repository_scope,
     scopes_cover,
     select_challenge,
+    unsafe_realm_reason,
 )
 from ansible_collections.oci.registry.plugins.module_utils._errors import (
     AuthenticationError,
@@ -43,13 +46,15 @@ from ansible_collections.oci.registry.plugins.module_utils._errors import (
     RegistryError,
     RequestTimeoutError,
     TLSFailedError,
+    InvalidInputError,
     UnexpectedResponseError,
 )
-from ansible_collections.oci.registry.plugins.module_utils._reference import digest_algorithm
+from ansible_collections.oci.registry.plugins.module_utils._reference import digest_algorithm, validate_digest
 
 try:
     import requests
     from requests.utils import get_environ_proxies
+    from urllib3.exceptions import ReadTimeoutError
 except ImportError:
     requests = None
 
@@ -101,6 +106,8 @@ ERROR_BODY_LIMIT = 64 * 1024
 TOKEN_BODY_LIMIT = 1024 * 1024
 MANIFEST_BODY_LIMIT = 4 * 1024 * 1024
 SNIPPET_LENGTH = 200
+# User name sent with an identity token when none is configured, as docker login does.
+IDENTITY_TOKEN_USER = "<token>"
 
 Manifest = namedtuple("Manifest", ["digest", "media_type", "size"])
 """A resolved manifest: its digest, the Content-Type the registry sent and its size."""
@@ -116,6 +123,8 @@ class Response(object):
         self.headers = headers
         self.body = body
         self.truncated = truncated
+        # Why a retryable status was returned without (further) retries, for messages.
+        self.retry_note = None
 
     def oci_errors(self):
         """Return the ``errors`` list of an OCI error body, or [] when there is none."""
@@ -133,20 +142,30 @@ class Response(object):
 
     def describe(self):
         """Return ``HTTP <status>`` plus the OCI error codes and messages, or a body snippet."""
+        details = []
         errors = self.oci_errors()
         if errors:
-            details = "; ".join(
+            details.append("; ".join(
                 "%s: %s" % (error.get("code", "?"), error.get("message", "")) for error in errors
-            )
-            return "HTTP %d (%s)" % (self.status, details)
-        snippet = self.body[:SNIPPET_LENGTH].decode("utf-8", "replace").strip()
-        if snippet:
-            return "HTTP %d (body: %r)" % (self.status, " ".join(snippet.split()))
-        return "HTTP %d" % self.status
+            ))
+        else:
+            snippet = " ".join(self.body[:SNIPPET_LENGTH].decode("utf-8", "replace").split())
+            if snippet:
+                if len(self.body) > SNIPPET_LENGTH:
+                    snippet += " ..."
+                details.append("body: %r" % snippet)
+        if self.retry_note:
+            details.append(self.retry_note)
+        if not details:
+            return "HTTP %d" % self.status
+        return "HTTP %d (%s)" % (self.status, "; ".join(details))
 
 
 class RequestStats(object):
-    """Counts of every HTTP request the client sent, token service and retries included."""
+    """Counts of every HTTP request the client sent, token service and retries included.
+
+    Safe to update from several threads (oci_cleanup sends requests concurrently).
+    """
 
     def __init__(self):
         self.total = 0
@@ -154,15 +173,21 @@ class RequestStats(object):
         self.retries = 0
         self.by_method = {}
         self.by_status = {}
+        self._lock = threading.Lock()
 
     def record(self, method, status, token=False):
         """Count one request; ``status`` is None when no answer arrived."""
-        self.total += 1
-        if token:
-            self.token += 1
-        self.by_method[method] = self.by_method.get(method, 0) + 1
         key = "error" if status is None else str(status)
-        self.by_status[key] = self.by_status.get(key, 0) + 1
+        with self._lock:
+            self.total += 1
+            if token:
+                self.token += 1
+            self.by_method[method] = self.by_method.get(method, 0) + 1
+            self.by_status[key] = self.by_status.get(key, 0) + 1
+
+    def record_retry(self):
+        with self._lock:
+            self.retries += 1
 
     def as_dict(self):
         return {
@@ -195,14 +220,19 @@ class ClientConfig(object):
 
     @property
     def has_credentials(self):
-        return bool(self.username and (self.password or self.identity_token))
+        # An identity token needs no user name: credential helpers return it without one.
+        return bool(self.identity_token or (self.username and self.password))
 
 
 class _Token(object):
-    def __init__(self, value, scopes, expires_at):
+    """A cached token: the scopes it was requested for, its expiry on the client clock,
+    and ``serial``, the order in which the client fetched it."""
+
+    def __init__(self, value, scopes, expires_at, serial):
         self.value = value
         self.scopes = scopes
         self.expires_at = expires_at
+        self.serial = serial
 
 
 class RegistryClient(object):
@@ -222,8 +252,9 @@ class RegistryClient(object):
         self._sleep = sleep
         self._clock = clock
         self._session = requests.Session()
-        # Proxies still come from the environment (see _proxies_for); .netrc is not
-        # consulted, so no Authorization header appears that the auth flow did not choose.
+        # Proxies still come from the environment (get_environ_proxies in _send_once);
+        # .netrc is not read, so no Authorization header appears that the auth flow did
+        # not choose.
         self._session.trust_env = False
         scheme = "http" if config.plain_http else "https"
         self.base_url = "%s://%s" % (scheme, config.registry)
@@ -232,7 +263,21 @@ class RegistryClient(object):
         self._bearer_challenges = {}
         self._basic_origins = set()
         self._tokens = {}
+        # Guards _tokens and _token_serial. It is held across a token fetch, so threads
+        # that find no usable token wait for one fetch instead of each sending their own.
+        self._token_lock = threading.RLock()
+        self._token_serial = 0
+        # Realms that answered 400 to the client's combined scopes: later tokens from
+        # them are requested with the challenge's own scope only.
+        self._narrow_realms = set()
         self._secrets = set(value for value in (config.password, config.identity_token) if value)
+        for secret in (config.password, config.identity_token):
+            if secret:
+                # The encoded HTTP Basic form is masked too: an error body that echoes the
+                # Authorization header would expose the credentials in it.
+                encoded = _basic_header(config.username or IDENTITY_TOKEN_USER, secret).split(" ", 1)[1]
+                self._secrets.add(encoded)
+                self._on_secret(encoded)
         self._warned_plain_credentials = False
 
     # Scopes ---------------------------------------------------------------------------
@@ -257,6 +302,7 @@ class RegistryClient(object):
         """
         path = "/v2/%s/manifests/%s" % (repository, reference)
         headers = {"Accept": ", ".join(MANIFEST_ACCEPT)}
+        algorithm = digest_algorithm(expected_digest) if expected_digest else "sha256"
         response = self.request("HEAD", path, repository, headers=headers)
         if response.status == 404:
             return None
@@ -264,8 +310,10 @@ class RegistryClient(object):
             raise self._response_error(response, "resolve manifest %r in %s" % (reference, repository))
         media_type = _media_type(response.headers.get("Content-Type"))
         size = _int_or_none(response.headers.get("Content-Length"))
-        digest = response.headers.get("Docker-Content-Digest")
-        if digest:
+        digest = _usable_digest(response.headers.get("Docker-Content-Digest"), algorithm)
+        # A digest reference also needs the media type, which tells a manifest from a
+        # blob. Some registries and proxies send no Content-Type on HEAD.
+        if digest and (media_type or not expected_digest):
             return Manifest(digest, media_type, size)
 
         response = self.request("GET", path, repository, headers=headers, body_limit=MANIFEST_BODY_LIMIT)
@@ -278,14 +326,187 @@ class RegistryClient(object):
                 "manifest %r in %s is larger than %d bytes; it cannot be hashed to find its digest."
                 % (reference, repository, MANIFEST_BODY_LIMIT)
             )
-        algorithm = digest_algorithm(expected_digest) if expected_digest else "sha256"
         digest = "%s:%s" % (algorithm, hashlib.new(algorithm, response.body).hexdigest())
-        media_type = _media_type(response.headers.get("Content-Type")) or media_type
+        media_type = (_media_type(response.headers.get("Content-Type")) or media_type
+                      or _body_media_type(response.body))
         return Manifest(digest, media_type, len(response.body))
 
     def delete_manifest(self, repository, digest):
         """Delete the manifest ``digest``; return True if deleted, False if already absent."""
         return self._delete("/v2/%s/manifests/%s" % (repository, digest), repository, "manifest", digest)
+
+    def get_manifest(self, repository, reference):
+        """Return ``(Manifest, body bytes)`` for a tag or digest, or ``(None, None)`` on 404.
+
+        The digest is the registry's Docker-Content-Digest when sent, else the sha256 of
+        the exact bytes.
+        """
+        path = "/v2/%s/manifests/%s" % (repository, reference)
+        headers = {"Accept": ", ".join(MANIFEST_ACCEPT)}
+        response = self.request("GET", path, repository, headers=headers, body_limit=MANIFEST_BODY_LIMIT)
+        if response.status == 404:
+            return None, None
+        if response.status != 200:
+            raise self._response_error(response, "read manifest %r in %s" % (reference, repository))
+        if response.truncated:
+            raise UnexpectedResponseError(
+                "manifest %r in %s is larger than %d bytes." % (reference, repository, MANIFEST_BODY_LIMIT)
+            )
+        digest = response.headers.get("Docker-Content-Digest")
+        if not digest:
+            digest = "sha256:%s" % hashlib.sha256(response.body).hexdigest()
+        media_type = _media_type(response.headers.get("Content-Type"))
+        return Manifest(digest, media_type, len(response.body)), response.body
+
+    def get_blob(self, repository, digest, limit=MANIFEST_BODY_LIMIT):
+        """Return the bytes of a small blob (an image config, for example), or None on 404.
+
+        Follows the registry's redirect to blob storage; raises when the blob is larger
+        than ``limit`` bytes.
+        """
+        response = self.request("GET", "/v2/%s/blobs/%s" % (repository, digest), repository, body_limit=limit)
+        if response.status == 404:
+            return None
+        if response.status != 200:
+            raise self._response_error(response, "read blob %s in %s" % (digest, repository))
+        if response.truncated:
+            raise UnexpectedResponseError(
+                "blob %s in %s is larger than %d bytes; it is not read." % (digest, repository, limit)
+            )
+        return response.body
+
+    def list_tags(self, repository, page_size=None):
+        """Return every tag of ``repository``, following ``Link`` pagination; [] on 404.
+
+        ``page_size`` sets the ``n`` parameter of the first request; the registry may
+        return fewer and link to the next page.
+        """
+        path = "/v2/%s/tags/list" % repository
+        if page_size:
+            path += "?n=%d" % page_size
+        tags = []
+        seen_pages = set()
+        while path is not None:
+            if path in seen_pages:
+                raise UnexpectedResponseError(
+                    "the registry %s linked the tag list of %s back to a page it already sent (%s)."
+                    % (self.config.registry, repository, path)
+                )
+            seen_pages.add(path)
+            response = self.request("GET", path, repository, body_limit=MANIFEST_BODY_LIMIT)
+            if response.status == 404:
+                return tags
+            if response.status != 200:
+                raise self._response_error(response, "list tags of %s" % repository)
+            try:
+                document = json.loads(response.body.decode("utf-8"))
+            except (ValueError, UnicodeDecodeError):
+                raise UnexpectedResponseError(
+                    "the registry %s sent a tag list for %s that is not JSON: %s."
+                    % (self.config.registry, repository, response.describe())
+                )
+            page = document.get("tags") if isinstance(document, dict) else None
+            tags.extend(tag for tag in (page or []) if isinstance(tag, str))
+            path = _next_page(response.headers.get("Link"), response.url, self.base_url)
+        return tags
+
+    def put_manifest(self, repository, reference, body, media_type):
+        """Upload manifest ``body`` under ``reference`` (a tag or digest); return its digest."""
+        headers = {"Content-Type": media_type}
+        response = self.request("PUT", "/v2/%s/manifests/%s" % (repository, reference), repository,
+                                headers=headers, data=body)
+        if response.status not in (200, 201):
+            raise self._response_error(response, "put manifest %r in %s" % (reference, repository))
+        return response.headers.get("Docker-Content-Digest") or "sha256:%s" % hashlib.sha256(body).hexdigest()
+
+    def delete_tag(self, repository, tag):
+        """Delete only the tag ``tag``; return True if deleted, False on 404.
+
+        OCI distribution 1.1 allows DELETE on /manifests/<tag>. A registry that does not
+        delete single tags returns 400 or 405 (CNCF Distribution 2.8: 400 DIGEST_INVALID).
+        That raises UnexpectedResponseError with ``status`` and ``codes`` set, so the
+        caller can choose a fallback. A 405 does not tell whether digest deletes work.
+        """
+        response = self.request("DELETE", "/v2/%s/manifests/%s" % (repository, tag), repository)
+        if response.status in (200, 202, 204):
+            return True
+        if response.status == 404:
+            return False
+        raise self._response_error(response, "delete tag %r in %s" % (tag, repository))
+
+    def check_manifest_deletion(self, repository):
+        """Raise DeletionDisabledError unless the registry accepts manifest deletes by digest.
+
+        Sends DELETE for a random sha256 digest that names no manifest, so nothing is
+        deleted. 404 means deletes are enabled, 400 or 405 that they are disabled, as OCI
+        distribution 1.1 specifies; CNCF Distribution 2.8 returns 404 or 405.
+        """
+        probe = "sha256:%064x" % random.getrandbits(256)
+        response = self.request("DELETE", "/v2/%s/manifests/%s" % (repository, probe), repository)
+        if response.status == 404:
+            return
+        if response.status in (400, 405):
+            raise DeletionDisabledError(
+                "the registry %s does not delete manifests in %s: DELETE of a manifest digest "
+                "that does not exist returned %s instead of 404 (for CNCF Distribution, set "
+                "storage.delete.enabled to true)."
+                % (self.config.registry, repository, self._describe(response)),
+                status=response.status, codes=response.error_codes(),
+            )
+        raise self._response_error(response, "check whether manifest deletion is enabled in %s" % repository)
+
+    def upload_blob(self, repository, data):
+        """Upload ``data`` as one blob with a POST and a monolithic PUT; return its digest."""
+        digest = "sha256:%s" % hashlib.sha256(data).hexdigest()
+        response = self.request("POST", "/v2/%s/blobs/uploads/" % repository, repository)
+        if response.status != 202 or not response.headers.get("Location"):
+            raise self._response_error(response, "start a blob upload in %s" % repository)
+        location = _add_query(urljoin(response.url, response.headers["Location"]), [("digest", digest)])
+        response = self.request("PUT", location, repository, data=data,
+                                headers={"Content-Type": "application/octet-stream"})
+        if response.status not in (201, 204):
+            raise self._response_error(response, "upload blob %s to %s" % (digest, repository))
+        return digest
+
+    def list_referrers(self, repository, digest):
+        """Return the descriptors of the manifests whose ``subject`` is ``digest``.
+
+        Uses the referrers API of OCI distribution 1.1 and follows ``Link`` pagination.
+        Returns None when the first page is a 404. The spec reserves that status for a
+        registry without the API (CNCF Distribution 2.8), so the caller reads the
+        referrers tag schema instead.
+        """
+        path = "/v2/%s/referrers/%s" % (repository, digest)
+        headers = {"Accept": MEDIA_TYPE_OCI_INDEX}
+        descriptors = []
+        seen_pages = set()
+        while path is not None:
+            if path in seen_pages:
+                raise UnexpectedResponseError(
+                    "the registry %s linked the referrers of %s in %s back to a page it already sent (%s)."
+                    % (self.config.registry, digest, repository, path)
+                )
+            response = self.request("GET", path, repository, headers=headers, body_limit=MANIFEST_BODY_LIMIT)
+            if response.status == 404 and not seen_pages:
+                return None
+            seen_pages.add(path)
+            if response.status != 200:
+                raise self._response_error(response, "list the referrers of %s in %s" % (digest, repository))
+            try:
+                document = json.loads(response.body.decode("utf-8"))
+            except (ValueError, UnicodeDecodeError):
+                document = None
+            if not isinstance(document, dict) or not isinstance(document.get("manifests", []), list):
+                raise UnexpectedResponseError(
+                    "the registry %s sent a referrers list for %s in %s that is not an image index: %s."
+                    % (self.config.registry, digest, repository, self._describe(response))
+                )
+            descriptors.extend(
+                item for item in document.get("manifests", [])
+                if isinstance(item, dict) and isinstance(item.get("digest"), str)
+            )
+            path = _next_page(response.headers.get("Link"), response.url, self.base_url)
+        return descriptors
 
     def blob_exists(self, repository, digest):
         """Return True when HEAD on the blob answers 200, False on 404."""
@@ -310,18 +531,22 @@ class RegistryClient(object):
             raise DeletionDisabledError(
                 "the registry %s refused to delete %s %s in %s with HTTP 405: deletion is "
                 "disabled on this registry (for CNCF Distribution, set storage.delete.enabled "
-                "to true). %s" % (self.config.registry, kind, digest, repository, response.describe()),
+                "to true). %s" % (self.config.registry, kind, digest, repository, self._describe(response)),
                 status=405, codes=response.error_codes(),
             )
         raise self._response_error(response, "delete %s %s in %s" % (kind, digest, repository))
 
     def _response_error(self, response, operation):
         return UnexpectedResponseError(
-            self.redact("failed to %s on %s: the registry answered %s to %s %s."
-                        % (operation, self.config.registry, response.describe(),
-                           response.method, urlsplit(response.url).path)),
+            "failed to %s on %s: the registry answered %s to %s %s."
+            % (operation, self.config.registry, self._describe(response),
+               response.method, urlsplit(response.url).path),
             status=response.status, codes=response.error_codes(),
         )
+
+    def _describe(self, response):
+        """Return ``response.describe()`` with known secrets masked, because servers may echo headers."""
+        return self.redact(response.describe())
 
     # Requests with auth ---------------------------------------------------------------
 
@@ -330,12 +555,16 @@ class RegistryClient(object):
         """Send one logical request, answering challenges and following redirects.
 
         Returns the final Response. Raises PermissionDeniedError on 403, or on 401 when a
-        token that already asked for the needed actions is refused.
+        token that already asked for the needed actions is refused. Raises
+        AuthenticationError when the auth flow does not finish within MAX_AUTH_ROUNDS.
         """
         url = urljoin(self.base_url, path)
         actions = METHOD_ACTIONS.get(method, ("pull",))
+        # Tokens whose serial is at least this one were fetched during this request.
+        first_serial = self._token_serial
         redirects = 0
         auth_rounds = 0
+        rechallenged = False
         while True:
             origin = _origin(url)
             auth_header, token = self._authorization_for(origin, repository, actions)
@@ -356,32 +585,62 @@ class RegistryClient(object):
                     method = "GET"
                 continue
 
-            if response.status == 401 or (response.status == 400 and token is not None
-                                           and _is_auth_failure_400(response)):
-                auth_rounds += 1
-                if auth_rounds > MAX_AUTH_ROUNDS:
-                    raise AuthenticationError(
-                        "authentication with %s failed after %d attempts for %s %s; giving up."
-                        % (self.config.registry, MAX_AUTH_ROUNDS, method, path),
-                        status=response.status,
-                    )
-                self._answer_challenge(response, origin, repository, actions, auth_header, token)
-                continue
-
-            if response.status == 403:
-                raise PermissionDeniedError(
+            if not _is_auth_failure(response, auth_header):
+                break
+            challenge = select_challenge(parse_challenges(response.headers.get("WWW-Authenticate", "")))
+            if challenge is None and (auth_header is None or rechallenged):
+                raise self._no_challenge_error(response, rechallenged)
+            auth_rounds += 1
+            if auth_rounds > MAX_AUTH_ROUNDS:
+                raise AuthenticationError(
                     self.redact(
-                        "the registry %s denied %s %s (HTTP 403): the user %s is not allowed to %s "
-                        "on repository %r. %s"
-                        % (self.config.registry, method, path, self._who(), "/".join(actions),
-                           repository, response.describe())
+                        "authentication with %s failed after %d attempts for %s %s. The last "
+                        "response was %s with WWW-Authenticate %r."
+                        % (self.config.registry, MAX_AUTH_ROUNDS, method, path, response.describe(),
+                           response.headers.get("WWW-Authenticate", ""))
                     ),
-                    status=403, codes=response.error_codes(),
+                    status=response.status,
                 )
-            return response
+            if challenge is not None:
+                fresh = token is not None and token.serial >= first_serial
+                self._answer_challenge(response, challenge, origin, repository, actions, token, fresh)
+                continue
+            # The credential was refused without a challenge (a revoked token, for
+            # example): forget it and the origin's challenge, and ask once for a new one.
+            rechallenged = True
+            self._forget_origin(origin, token)
+
+        if response.status == 403:
+            raise PermissionDeniedError(
+                "the registry %s denied %s %s (HTTP 403): the user %s is not allowed to %s "
+                "on repository %r. %s"
+                % (self.config.registry, method, path, self._who(), "/".join(actions),
+                   repository, self._describe(response)),
+                status=403, codes=response.error_codes(),
+            )
+        return response
 
     def _who(self):
         return repr(self.config.username) if self.config.username else "(anonymous)"
+
+    def _no_challenge_error(self, response, rechallenged):
+        path = urlsplit(response.url).path
+        if rechallenged:
+            return AuthenticationError(
+                "the registry %s returned HTTP %d for %s %s again after the client dropped the "
+                "rejected credentials and started over. Check username and password."
+                % (self.config.registry, response.status, response.method, path),
+                status=response.status,
+            )
+        return AuthenticationError(
+            self.redact(
+                "the registry %s returned HTTP %d for %s %s without a challenge the client "
+                "supports (WWW-Authenticate: %r). Only Bearer and Basic are supported."
+                % (self.config.registry, response.status, response.method, path,
+                   response.headers.get("WWW-Authenticate", ""))
+            ),
+            status=response.status,
+        )
 
     def _authorization_for(self, origin, repository, actions):
         """Return ``(Authorization header or None, _Token or None)`` for a request."""
@@ -391,75 +650,64 @@ class RegistryClient(object):
         if challenge is None:
             return None, None
         token = self._cached_token(origin, repository, actions)
-        if token is None and repository is not None:
+        if token is None and repository is not None and challenge.params.get("realm") not in self._narrow_realms:
             # The realm is known from an earlier challenge: fetch a token for this
-            # repository directly instead of spending a request on a fresh challenge.
-            scopes = self._scopes_for(repository, actions, challenge)
-            token = self._fetch_token(origin, challenge, scopes)
+            # request's scopes directly instead of spending a request on a fresh challenge.
+            with self._token_lock:
+                token = self._cached_token(origin, repository, actions)
+                if token is None:
+                    token = self._fetch_token(origin, challenge, self._token_scopes(None, repository, actions),
+                                              from_challenge=False)
         if token is None:
             return None, None
         return "Bearer %s" % token.value, token
 
     def _cached_token(self, origin, repository, actions):
         now = self._clock()
-        for (token_origin, _), token in sorted(self._tokens.items()):
+        with self._token_lock:
+            tokens = sorted(self._tokens.items(), key=lambda item: item[0])
+        for (token_origin, _scopes), token in tokens:
             if token_origin != origin or token.expires_at - TOKEN_EXPIRY_MARGIN <= now:
                 continue
             if repository is None or scopes_cover(token.scopes, repository, actions):
                 return token
         return None
 
-    def _scopes_for(self, repository, actions, challenge):
+    def _token_scopes(self, challenge, repository, actions):
+        """Return the sorted scopes to request: declared, this request's and the challenge's.
+
+        A realm that rejected such a combination gets the challenge's own scope only.
+        """
+        challenge_scope = challenge.params.get("scope") if challenge is not None else None
+        if challenge_scope and challenge.params.get("realm") in self._narrow_realms:
+            return merge_scopes([challenge_scope])
         scopes = list(self._declared_scopes)
         if repository is not None:
             scopes.append(repository_scope(repository, actions))
-        if challenge is not None and challenge.params.get("scope"):
-            scopes.append(challenge.params["scope"])
+        if challenge_scope:
+            scopes.append(challenge_scope)
         return merge_scopes(scopes)
 
-    def _answer_challenge(self, response, origin, repository, actions, auth_header, token):
-        challenge = select_challenge(parse_challenges(response.headers.get("WWW-Authenticate", "")))
-        if challenge is None:
-            if auth_header:
-                # A stale or rejected credential without a challenge: drop it and ask again.
-                self._forget_auth(origin, token)
-                return
-            raise AuthenticationError(
-                "the registry %s answered %s to %s %s without a challenge the client can "
-                "answer (WWW-Authenticate: %r); only Bearer and Basic are supported."
-                % (self.config.registry, response.status, response.method,
-                   urlsplit(response.url).path, response.headers.get("WWW-Authenticate", "")),
-                status=response.status,
-            )
+    def _answer_challenge(self, response, challenge, origin, repository, actions, token, fresh):
+        """Prepare the credentials the next attempt sends, or raise when none will do.
 
+        ``token`` is the token the refused request carried; ``fresh`` is True when it was
+        fetched during the current request.
+        """
         if challenge.scheme == "basic":
-            if origin != self.origin:
-                raise AuthenticationError(
-                    "%s asked for HTTP Basic credentials after a redirect from %s; credentials "
-                    "are only sent to the registry itself." % (origin, self.config.registry),
-                    status=response.status,
-                )
-            if not (self.config.username and self.config.password):
-                raise AuthenticationError(
-                    "the registry %s requires credentials (HTTP Basic): set username and password."
-                    % self.config.registry,
-                    status=response.status,
-                )
-            if origin in self._basic_origins:
-                raise AuthenticationError(
-                    self.redact("the registry %s rejected the credentials of user %r (HTTP 401). "
-                                "Check username and password." % (self.config.registry, self.config.username)),
-                    status=response.status,
-                )
-            self._basic_origins.add(origin)
+            self._answer_basic_challenge(response, origin)
             return
 
+        self._basic_origins.discard(origin)
+        scopes = self._token_scopes(challenge, repository, actions)
         if token is not None:
-            scopes = self._scopes_for(repository, actions, challenge)
-            requested_all = set(scopes) <= set(token.scopes)
-            if requested_all and challenge.params.get("error") != "invalid_token":
-                # The token service was already asked for everything this request needs,
-                # so a new token would grant the same: the user lacks the permission.
+            error = challenge.params.get("error")
+            # A token rejected for a lack of scope, or one just issued for every scope
+            # this request needs, would come back the same, so the user lacks the
+            # permission. A token from an earlier request may have expired early and is
+            # replaced.
+            permission_missing = error == "insufficient_scope" or (error != "invalid_token" and fresh)
+            if set(scopes) <= set(token.scopes) and permission_missing:
                 raise PermissionDeniedError(
                     "the registry %s refused %s %s: the token service did not grant user %s "
                     "the %s permission on repository %r (requested scope %s)."
@@ -467,21 +715,56 @@ class RegistryClient(object):
                        self._who(), "/".join(actions), repository, " ".join(token.scopes)),
                     status=response.status,
                 )
-            self._forget_auth(origin, token)
+            self._forget_token(token)
 
         self._bearer_challenges[origin] = challenge
-        self._fetch_token(origin, challenge, self._scopes_for(repository, actions, challenge))
+        self._fetch_token(origin, challenge, scopes)
 
-    def _forget_auth(self, origin, token):
+    def _answer_basic_challenge(self, response, origin):
+        if origin != self.origin:
+            raise AuthenticationError(
+                "%s asked for HTTP Basic credentials after a redirect from %s; credentials "
+                "are only sent to the registry itself." % (origin, self.config.registry),
+                status=response.status,
+            )
+        if not (self.config.username and self.config.password):
+            raise AuthenticationError(
+                "the registry %s requires credentials (HTTP Basic): set username and password."
+                % self.config.registry,
+                status=response.status,
+            )
+        if origin in self._basic_origins:
+            raise AuthenticationError(
+                "the registry %s rejected the credentials of user %s (HTTP %d). Check "
+                "username and password." % (self.config.registry, self._who(), response.status),
+                status=response.status,
+            )
+        self._bearer_challenges.pop(origin, None)
+        self._basic_origins.add(origin)
+
+    def _forget_token(self, token):
+        with self._token_lock:
+            for key, cached in list(self._tokens.items()):
+                if cached is token:
+                    del self._tokens[key]
+
+    def _forget_origin(self, origin, token):
+        """Drop the credentials sent to ``origin``, so the next request gets a fresh challenge."""
         self._basic_origins.discard(origin)
-        for key, cached in list(self._tokens.items()):
-            if cached is token:
-                del self._tokens[key]
+        self._bearer_challenges.pop(origin, None)
+        if token is not None:
+            self._forget_token(token)
 
     # Token service --------------------------------------------------------------------
 
-    def _fetch_token(self, origin, challenge, scopes):
-        """Ask the challenge's realm for one token covering ``scopes`` and cache it."""
+    def _fetch_token(self, origin, challenge, scopes, from_challenge=True):
+        """Ask the challenge's realm for one token covering ``scopes`` and cache it.
+
+        ``from_challenge`` is False when the challenge came from an earlier request. Then a
+        400 from the token service makes this return None, and the caller gets a fresh
+        challenge from the registry. For a challenge of the current request, a 400 is
+        retried once with the challenge's own scope.
+        """
         realm = challenge.params.get("realm")
         if not realm:
             raise AuthenticationError(
@@ -490,23 +773,31 @@ class RegistryClient(object):
             )
         self._check_realm(realm, origin)
         use_credentials = origin == self.origin and self.config.has_credentials
-        response = self._token_request(realm, challenge.params.get("service"), scopes, use_credentials)
-        if response.status == 400 and any("delete" in scope for scope in scopes):
-            # Some token services accept only pull, push and '*'. Ask once more with the
-            # challenge's own scope; the registry then decides what the token allows.
-            fallback = merge_scopes([challenge.params.get("scope", "")])
-            if fallback and fallback != scopes:
+        service = challenge.params.get("service")
+        response = self._token_request(realm, service, scopes, use_credentials)
+        if response.status == 400:
+            # Some token services reject actions they do not support, such as delete, or
+            # several scopes in one request. They accept the registry's own scope for the
+            # request it rejected.
+            own_scopes = merge_scopes([challenge.params.get("scope", "")])
+            if not from_challenge:
+                self._narrow_realms.add(realm)
+                return None
+            if own_scopes and own_scopes != scopes:
+                self._narrow_realms.add(realm)
                 self._warn(
                     "The token service %s rejected the scope %s (HTTP 400); retrying with the "
-                    "registry's own scope %s." % (realm, " ".join(scopes), " ".join(fallback))
+                    "registry's own scope %s." % (_strip_query(realm), " ".join(scopes), " ".join(own_scopes))
                 )
-                scopes = fallback
-                response = self._token_request(realm, challenge.params.get("service"), scopes, use_credentials)
+                scopes = own_scopes
+                response = self._token_request(realm, service, scopes, use_credentials)
         value, lifetime = self._parse_token_response(response, realm)
         self._on_secret(value)
         self._secrets.add(value)
-        token = _Token(value, scopes, self._clock() + lifetime)
-        self._tokens[(origin, scopes)] = token
+        with self._token_lock:
+            token = _Token(value, scopes, self._clock() + lifetime, self._token_serial)
+            self._token_serial += 1
+            self._tokens[(origin, scopes)] = token
         return token
 
     def _token_request(self, realm, service, scopes, use_credentials):
@@ -515,6 +806,11 @@ class RegistryClient(object):
             response = self._oauth_token_request(realm, service, scopes)
             if response.status not in (404, 405):
                 return response
+            # The token service has no OAuth2 endpoint: send the identity token as the
+            # password of HTTP Basic credentials on the GET request instead.
+            headers["Authorization"] = _basic_header(
+                self.config.username or IDENTITY_TOKEN_USER, self.config.identity_token
+            )
         elif use_credentials:
             headers["Authorization"] = _basic_header(self.config.username, self.config.password)
         params = [("service", service)] if service else []
@@ -537,14 +833,14 @@ class RegistryClient(object):
     def _parse_token_response(self, response, realm):
         if response.status == 401:
             raise AuthenticationError(
-                self.redact("the token service %s rejected the credentials of user %s (HTTP 401). "
-                            "Check username and password." % (_strip_query(realm), self._who())),
+                "the token service %s rejected the credentials of user %s (HTTP 401). "
+                "Check username and password." % (_strip_query(realm), self._who()),
                 status=401,
             )
         if response.status != 200:
             raise AuthenticationError(
-                self.redact("the token service %s failed to issue a token: %s."
-                            % (_strip_query(realm), response.describe())),
+                "the token service %s failed to issue a token: the %s request returned %s."
+                % (_strip_query(realm), response.method, self._describe(response)),
                 status=response.status,
             )
         try:
@@ -553,8 +849,8 @@ class RegistryClient(object):
             document = None
         if not isinstance(document, dict):
             raise AuthenticationError(
-                self.redact("the token service %s answered HTTP 200 without a JSON object: %s."
-                            % (_strip_query(realm), response.describe()))
+                "the token service %s answered HTTP 200 without a JSON object: %s."
+                % (_strip_query(realm), self._describe(response))
             )
         value = document.get("token") or document.get("access_token")
         if not isinstance(value, str) or not value:
@@ -565,50 +861,60 @@ class RegistryClient(object):
         return value, _token_lifetime(document.get("expires_in"))
 
     def _check_realm(self, realm, origin):
-        """Reject a realm that would leak credentials: a downgrade to http, or a local
-        address handed out by a registry that is not itself local."""
-        parts = urlsplit(realm)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
+        """Raise AuthenticationError before any request when ``realm`` is unsafe to ask."""
+        reason = unsafe_realm_reason(realm, origin)
+        if reason is not None:
             raise AuthenticationError(
-                "the registry %s named the token realm %r, which is not an http(s) URL."
-                % (self.config.registry, realm)
-            )
-        origin_parts = urlsplit(origin)
-        if origin_parts.scheme == "https" and parts.scheme == "http":
-            raise AuthenticationError(
-                "the registry %s is served over https but named the token realm %s over plain "
-                "http; credentials are not sent there." % (self.config.registry, _strip_query(realm))
-            )
-        if _is_local_host(parts.hostname) and not _is_local_host(origin_parts.hostname):
-            raise AuthenticationError(
-                "the registry %s named the token realm %s on a loopback or link-local address; "
-                "credentials are not sent there." % (self.config.registry, _strip_query(realm))
+                self.redact(
+                    "the registry %s named the token realm %r, which the client does not "
+                    "contact because %s; no credentials were sent."
+                    % (self.config.registry, _strip_query(realm), reason)
+                )
             )
 
     # Transport ------------------------------------------------------------------------
 
     def _send(self, method, url, headers, data, body_limit, token=False):
-        """Send one HTTP request with bounded retries; every attempt is counted."""
+        """Send one HTTP request with bounded retries; every attempt is counted.
+
+        Only GET, HEAD and DELETE are sent again, after a closed connection or a 429, 502,
+        503 or 504 response. Retry-After sets the wait and is never shortened: when it
+        would pass retry_max_time, the response is returned without a retry.
+        """
         self._warn_plain_credentials(url, headers)
+        path = urlsplit(url).path
+        idempotent = method in IDEMPOTENT_METHODS
         deadline = self._clock() + self.config.retry_max_time
         attempt = 0
         while True:
             try:
                 response = self._send_once(method, url, headers, data, body_limit)
+            except ConnectionFailedError:
+                # A refused connection, a timeout or a failed TLS handshake is counted and
+                # never retried.
+                self.stats.record(method, None, token=token)
+                raise
             except _RetryableConnectionError as error:
                 self.stats.record(method, None, token=token)
-                if method not in IDEMPOTENT_METHODS or attempt >= self.config.retries:
-                    raise ConnectionFailedError(
-                        "the connection to %s was reset during %s %s (%s) after %d retries."
-                        % (_origin(url), method, urlsplit(url).path, error.reason, attempt)
-                    )
+                failure = ("the connection to %s closed during %s %s (%s)"
+                           % (_origin(url), method, path, error.reason))
+                if not idempotent:
+                    raise ConnectionFailedError("%s. It was not retried: a %s is not sent twice." % (failure, method))
+                if attempt >= self.config.retries:
+                    raise ConnectionFailedError("%s. The client %s." % (failure, _gave_up(attempt)))
                 response = None
-                retry_reason = "the connection was reset"
+                retry_reason = "the connection closed (%s)" % error.reason
                 delay = self._backoff(attempt)
             else:
                 self.stats.record(method, response.status, token=token)
-                if (response.status not in RETRY_STATUSES or method not in IDEMPOTENT_METHODS
-                        or attempt >= self.config.retries):
+                if response.status not in RETRY_STATUSES:
+                    return response
+                if not idempotent:
+                    response.retry_note = "not retried: a %s is not sent twice" % method
+                    return response
+                if attempt >= self.config.retries:
+                    if attempt:
+                        response.retry_note = _gave_up(attempt)
                     return response
                 retry_reason = "the server answered HTTP %d" % response.status
                 delay = _retry_after(response.headers.get("Retry-After"))
@@ -616,20 +922,18 @@ class RegistryClient(object):
                     delay = self._backoff(attempt)
 
             if self._clock() + delay > deadline:
-                message = ("Not retrying %s %s: waiting %.1f s would pass retry_max_time (%s s)."
-                           % (method, urlsplit(url).path, delay, self.config.retry_max_time))
+                note = ("not retried: waiting %.1f s would pass retry_max_time (%s s)"
+                        % (delay, self.config.retry_max_time))
                 if response is None:
-                    raise ConnectionFailedError(
-                        "the connection to %s was reset during %s %s. %s"
-                        % (_origin(url), method, urlsplit(url).path, message)
-                    )
-                self._warn(message)
+                    raise ConnectionFailedError("%s. It was %s." % (failure, note))
+                response.retry_note = note
+                self._warn("%s %s: %s." % (method, path, note))
                 return response
             attempt += 1
-            self.stats.retries += 1
+            self.stats.record_retry()
             self._warn(
                 "Retrying %s %s in %.1f s because %s (retry %d of %d)."
-                % (method, urlsplit(url).path, delay, retry_reason, attempt, self.config.retries)
+                % (method, path, delay, retry_reason, attempt, self.config.retries)
             )
             self._sleep(delay)
 
@@ -664,6 +968,19 @@ class RegistryClient(object):
             raise ConnectionFailedError("invalid URL %r: %s" % (url, error))
         try:
             body, truncated = _read_limited(raw, 0 if method == "HEAD" else body_limit)
+        except requests.exceptions.ChunkedEncodingError as error:
+            # The server closed the connection before the whole body arrived.
+            raise _RetryableConnectionError(_short_reason(error))
+        except requests.exceptions.ConnectionError as error:
+            if _find_cause(error, (ReadTimeoutError,)) is not None:
+                raise RequestTimeoutError(
+                    "%s %s timed out: the body from %s stopped arriving for %s seconds (the "
+                    "timeout option)." % (method, urlsplit(url).path, _origin(url), config.timeout)
+                )
+            raise ConnectionFailedError(
+                "reading the answer to %s %s from %s failed: %s"
+                % (method, urlsplit(url).path, _origin(url), _short_reason(error))
+            )
         except requests.exceptions.RequestException as error:
             raise ConnectionFailedError(
                 "reading the answer to %s %s from %s failed: %s"
@@ -694,7 +1011,7 @@ class RegistryClient(object):
         if self._warned_plain_credentials or "Authorization" not in headers:
             return
         parts = urlsplit(url)
-        if parts.scheme == "http" and not _is_local_host(parts.hostname):
+        if parts.scheme == "http" and not is_local_host(parts.hostname):
             self._warned_plain_credentials = True
             self._warn(
                 "Sending credentials over plain HTTP to %s: anyone on the network path can read "
@@ -707,6 +1024,15 @@ class RegistryClient(object):
             if secret:
                 text = text.replace(secret, "********")
         return text
+
+    def set_max_connections(self, count):
+        """Keep up to ``count`` connections per host open, one per concurrent request.
+
+        The default pool of requests holds 10; with more threads, extra connections
+        would be opened and dropped after each request.
+        """
+        for prefix in ("http://", "https://"):
+            self._session.mount(prefix, requests.adapters.HTTPAdapter(pool_maxsize=count))
 
     def close(self):
         self._session.close()
@@ -728,15 +1054,19 @@ def _origin(url):
 
 
 def _strip_query(url):
-    parts = urlsplit(url)
+    """Return ``url`` without query and fragment (a realm's query may carry tenant data)."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url
     return urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
 
 
 def _add_query(url, params):
-    """Append ``params`` to ``url`` and keep any query the URL already has."""
+    """Append ``params`` to the query of ``url``, keeping the existing query byte for byte."""
     parts = urlsplit(url)
-    query = parse_qsl(parts.query, keep_blank_values=True) + list(params)
-    return urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(query), parts.fragment))
+    query = "&".join(part for part in (parts.query, urlencode(list(params))) if part)
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, query, parts.fragment))
 
 
 def _basic_header(username, password):
@@ -750,6 +1080,33 @@ def _media_type(content_type):
     return content_type.split(";", 1)[0].strip().lower()
 
 
+def _usable_digest(header_value, algorithm):
+    """Return the Docker-Content-Digest value if it is a valid ``algorithm`` digest, else None.
+
+    Some registries send a sha256 digest for a manifest requested by its sha512 digest,
+    or a malformed value. The caller then hashes the manifest bytes itself.
+    """
+    if not header_value:
+        return None
+    try:
+        validate_digest(header_value.strip())
+    except InvalidInputError:
+        return None
+    if digest_algorithm(header_value.strip()) != algorithm:
+        return None
+    return header_value.strip()
+
+
+def _body_media_type(body):
+    """Return the ``mediaType`` field of a JSON manifest body, or None."""
+    try:
+        document = json.loads(body.decode("utf-8"))
+    except (ValueError, UnicodeDecodeError):
+        return None
+    media_type = document.get("mediaType") if isinstance(document, dict) else None
+    return _media_type(media_type) if isinstance(media_type, str) else None
+
+
 def _int_or_none(value):
     try:
         return int(value)
@@ -761,9 +1118,13 @@ def _token_lifetime(expires_in):
     """Seconds a token stays usable: ``expires_in`` as number or string, at least 60."""
     try:
         seconds = int(float(expires_in))
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return TOKEN_MIN_LIFETIME
     return max(seconds, TOKEN_MIN_LIFETIME)
+
+
+def _gave_up(retries):
+    return "gave up after %d %s as set by the retries option" % (retries, "retry" if retries == 1 else "retries")
 
 
 def _retry_after(value):
@@ -771,7 +1132,7 @@ def _retry_after(value):
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
+    if re.fullmatch(r"[0-9]+(?:\.[0-9]+)?", value):
         return float(value)
     try:
         moment = parsedate_to_datetime(value)
@@ -782,22 +1143,17 @@ def _retry_after(value):
     return max(0.0, moment.timestamp() - time.time())
 
 
+def _is_auth_failure(response, auth_header):
+    """Return True for a 401, or a 400 that rejects the credentials the request carried."""
+    if response.status == 401:
+        return True
+    return response.status == 400 and auth_header is not None and _is_auth_failure_400(response)
+
+
 def _is_auth_failure_400(response):
     """Return True for a 400 that rejects credentials rather than the request itself."""
     codes = response.error_codes()
     return not codes or any(code in ("UNAUTHORIZED", "DENIED") for code in codes)
-
-
-def _is_local_host(hostname):
-    if not hostname:
-        return False
-    if hostname.lower() == "localhost" or hostname.lower().endswith(".localhost"):
-        return True
-    try:
-        address = ipaddress.ip_address(hostname.strip("[]"))
-    except ValueError:
-        return False
-    return address.is_loopback or address.is_link_local
 
 
 def _read_limited(raw, limit):
@@ -825,8 +1181,10 @@ def _find_cause(error, types):
         seen.add(id(current))
         if isinstance(current, types):
             return current
-        pending.extend([current.__cause__, current.__context__, getattr(current, "reason", None)])
-        pending.extend(arg for arg in getattr(current, "args", ()) if isinstance(arg, BaseException))
+        # ssl.SSLError has a ``reason`` too, but it is a string.
+        linked = [current.__cause__, current.__context__, getattr(current, "reason", None)]
+        linked.extend(getattr(current, "args", ()))
+        pending.extend(item for item in linked if isinstance(item, BaseException))
     return None
 
 
@@ -848,3 +1206,26 @@ def _short_reason(error):
     cause = _find_cause(error, (OSError,))
     return str(cause if cause is not None else error)
 
+
+def _next_page(link_header, current_url, base_url):
+    """Return the path of the ``rel="next"`` target of a Link header, or None.
+
+    Distribution sends ``</v2/<name>/tags/list?last=x&n=y>; rel="next"``; an absolute
+    URL on another origin is not followed.
+    """
+    if not link_header:
+        return None
+    for part in link_header.split(","):
+        section = part.strip()
+        if not section.startswith("<") or ">" not in section:
+            continue
+        target, _separator, params = section[1:].partition(">")
+        relations = [item.strip() for item in params.split(";") if item.strip()]
+        if not any(item.replace(" ", "").lower() in ('rel="next"', "rel=next") for item in relations):
+            continue
+        absolute = urljoin(current_url, target)
+        if _origin(absolute) != _origin(base_url):
+            return None
+        parts = urlsplit(absolute)
+        return parts.path + ("?" + parts.query if parts.query else "")
+    return None

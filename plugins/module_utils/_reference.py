@@ -19,11 +19,14 @@ import re
 
 from ansible_collections.oci.registry.plugins.module_utils._errors import InvalidInputError
 
+# Every pattern is applied with fullmatch: "$" would also accept a trailing newline.
 _PATH_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
-_REPOSITORY_RE = re.compile(r"^%s(?:/%s)*$" % (_PATH_COMPONENT, _PATH_COMPONENT))
-_TAG_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
-_DIGEST_RE = re.compile(r"^([a-z0-9]+(?:[.+_-][a-z0-9]+)*):([a-zA-Z0-9=_-]+)$")
-_HOSTNAME_LABEL_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
+_REPOSITORY_RE = re.compile(r"%s(?:/%s)*" % (_PATH_COMPONENT, _PATH_COMPONENT))
+_TAG_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
+_DIGEST_RE = re.compile(r"([a-z0-9]+(?:[.+_-][a-z0-9]+)*):([a-zA-Z0-9=_-]+)")
+_HEX_RE = re.compile(r"[0-9a-f]+")
+_HOSTNAME_LABEL_RE = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
+_PORT_RE = re.compile(r"[0-9]{1,5}")
 
 REPOSITORY_MAX_LENGTH = 255
 
@@ -42,7 +45,7 @@ def validate_repository(name):
             "repository %r is %d characters long: the maximum is %d."
             % (name, len(name), REPOSITORY_MAX_LENGTH)
         )
-    if not _REPOSITORY_RE.match(name):
+    if not _REPOSITORY_RE.fullmatch(name):
         hint = ""
         if ":" in name or "@" in name:
             hint = " Put a tag in the 'tag' option and a digest in the 'digest' option."
@@ -60,7 +63,7 @@ def validate_tag(tag):
     """Return ``tag`` if it is a valid tag, else raise InvalidInputError."""
     if not tag:
         raise InvalidInputError("tag is empty: give a tag such as 'v1.2.0'.")
-    if not _TAG_RE.match(tag):
+    if not _TAG_RE.fullmatch(tag):
         raise InvalidInputError(
             "tag %r is invalid: expected 1 to 128 characters of letters, digits, '_', '.' "
             "and '-', not starting with '.' or '-'." % (tag,)
@@ -72,7 +75,7 @@ def validate_digest(digest):
     """Return ``digest`` if it is a valid sha256 or sha512 digest, else raise InvalidInputError."""
     if not digest:
         raise InvalidInputError("digest is empty: give a digest such as 'sha256:<64 hex digits>'.")
-    match = _DIGEST_RE.match(digest)
+    match = _DIGEST_RE.fullmatch(digest)
     if not match:
         raise InvalidInputError(
             "digest %r is invalid: expected '<algorithm>:<hex>', for example "
@@ -85,7 +88,7 @@ def validate_digest(digest):
             % (digest, algorithm, ", ".join(sorted(DIGEST_HEX_LENGTHS)))
         )
     expected_length = DIGEST_HEX_LENGTHS[algorithm]
-    if len(encoded) != expected_length or not re.match(r"^[0-9a-f]+$", encoded):
+    if len(encoded) != expected_length or not _HEX_RE.fullmatch(encoded):
         raise InvalidInputError(
             "digest %r is invalid: %s digests have exactly %d lowercase hex digits after "
             "'%s:'." % (digest, algorithm, expected_length, algorithm)
@@ -120,7 +123,7 @@ def validate_registry(registry):
             % (registry, registry.split("/", 1)[0].split("@")[-1])
         )
     host, port = split_host_port(registry)
-    if port is not None and not (port.isdigit() and 0 < int(port) < 65536):
+    if port is not None and not (_PORT_RE.fullmatch(port) and 0 < int(port) < 65536):
         raise InvalidInputError(
             "registry %r has an invalid port %r: expected a number from 1 to 65535."
             % (registry, port)
@@ -152,6 +155,9 @@ def split_host_port(registry):
 
 def _is_valid_host(host):
     if host.startswith("[") and host.endswith("]"):
+        # A zone index ("%eth0") would need escaping in a URL, so it is not accepted.
+        if "%" in host:
+            return False
         try:
             ipaddress.IPv6Address(host[1:-1])
         except ValueError:
@@ -159,4 +165,4 @@ def _is_valid_host(host):
         return True
     if len(host) > 253 or not host:
         return False
-    return all(_HOSTNAME_LABEL_RE.match(label) for label in host.split("."))
+    return all(_HOSTNAME_LABEL_RE.fullmatch(label) for label in host.split("."))

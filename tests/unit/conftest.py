@@ -125,26 +125,69 @@ def module_environment():
     return environment
 
 
-@pytest.fixture
-def run_module(tmp_path):
-    """Run a module of the collection as ``python -m <module> ARGSFILE``; return its JSON result.
+class ModuleRunner(object):
+    """Runs modules of the collection as ``python -m <module> ARGSFILE``, as Ansible's
+    debugging entry point does, and parses the JSON result.
 
-    The result gets ``rc`` (the exit code) and ``stderr`` added, so tests can check both.
+    ``start`` returns at once so several modules can run side by side; ``run`` waits.
+    Results get ``rc`` (the exit code) and ``stderr`` added.
     """
-    def run(name, args, check_mode=False, diff=False):
-        args_file = tmp_path / ("%s-args.json" % name)
+
+    def __init__(self, directory):
+        self.directory = directory
+        self.count = 0
+        self.processes = []
+
+    def start(self, name, args, check_mode=False, diff=False):
+        self.count += 1
+        args_file = self.directory / ("module-args-%d.json" % self.count)
         module_args = dict(args, _ansible_check_mode=check_mode, _ansible_diff=diff)
         args_file.write_text(json.dumps({"ANSIBLE_MODULE_ARGS": module_args}))
-        completed = subprocess.run(
+        process = subprocess.Popen(
             [sys.executable, "-m", "ansible_collections.oci.registry.plugins.modules." + name, str(args_file)],
-            capture_output=True, text=True, env=module_environment(), cwd=REPO_ROOT, timeout=60,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            env=module_environment(), cwd=REPO_ROOT,
         )
-        result = json.loads(completed.stdout)
-        result["rc"] = completed.returncode
-        result["stderr"] = completed.stderr
+        self.processes.append(process)
+        return RunningModule(process)
+
+    def stop(self):
+        """End the module processes a failed test left running."""
+        for process in self.processes:
+            if process.poll() is None:
+                process.kill()
+                process.communicate()
+
+    def run(self, name, args, check_mode=False, diff=False):
+        return self.start(name, args, check_mode, diff).result()
+
+
+class RunningModule(object):
+    def __init__(self, process):
+        self.process = process
+
+    def result(self):
+        stdout, stderr = self.process.communicate(timeout=60)
+        try:
+            result = json.loads(stdout)
+        except ValueError:
+            raise AssertionError("the module printed no JSON result.\nstdout:\n%s\nstderr:\n%s" % (stdout, stderr))
+        result["rc"] = self.process.returncode
+        result["stderr"] = stderr
         return result
 
-    return run
+
+def warning_messages(result):
+    """Return the warning texts of a module result (ansible-core 2.19 sends dicts)."""
+    return [warning["event"]["msg"] if isinstance(warning, dict) else warning
+            for warning in result.get("warnings", [])]
+
+
+@pytest.fixture
+def module_runner(tmp_path):
+    runner = ModuleRunner(tmp_path)
+    yield runner
+    runner.stop()
 
 
 # TLS material -----------------------------------------------------------------------------
