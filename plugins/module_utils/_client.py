@@ -23,6 +23,7 @@ import socket
 import ssl
 import threading
 import time
+import warnings
 from http.client import RemoteDisconnected
 from collections import namedtuple
 from email.utils import parsedate_to_datetime
@@ -54,7 +55,7 @@ from ansible_collections.oci.registry.plugins.module_utils._reference import dig
 try:
     import requests
     from requests.utils import get_environ_proxies
-    from urllib3.exceptions import ReadTimeoutError
+    from urllib3.exceptions import InsecureRequestWarning, ReadTimeoutError
 except ImportError:
     requests = None
 
@@ -944,11 +945,15 @@ class RegistryClient(object):
         if config.client_cert:
             cert = (config.client_cert, config.client_key) if config.client_key else config.client_cert
         try:
-            raw = self._session.request(
-                method, url, headers=headers, data=data, timeout=config.timeout,
-                allow_redirects=False, stream=True, verify=verify, cert=cert,
-                proxies=get_environ_proxies(url),
-            )
+            with warnings.catch_warnings():
+                # With validate_certs=false the module already warns once; urllib3 would
+                # otherwise print InsecureRequestWarning to stderr for every request.
+                warnings.simplefilter("ignore", InsecureRequestWarning)
+                raw = self._session.request(
+                    method, url, headers=headers, data=data, timeout=config.timeout,
+                    allow_redirects=False, stream=True, verify=verify, cert=cert,
+                    proxies=get_environ_proxies(url),
+                )
         except requests.exceptions.SSLError as error:
             raise self._tls_error(url, error)
         except requests.exceptions.Timeout:

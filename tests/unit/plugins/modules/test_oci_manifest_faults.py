@@ -120,6 +120,7 @@ def test_oci_manifest_validate_certs_false_warns(tls_registry, module_runner):
 
     assert result["changed"] is True
     assert any(warning.startswith("validate_certs is false") for warning in warning_messages(result))
+    assert "InsecureRequestWarning" not in result["stderr"]
     assert result["requests"] == wire_stats(registry)
 
 
