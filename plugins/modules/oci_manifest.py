@@ -16,11 +16,17 @@ description:
     distribution API, found by O(tag) or by O(digest).
   - The module first resolves the reference with one C(HEAD) request and deletes by digest.
     With token authentication it asks the token service once for C(pull) and C(delete)
-    together, so a delete by tag costs four requests in total.
+    together, so with O(shared_tags=ignore) and O(referrers=ignore) a delete by tag costs
+    four requests in total.
   - Deleting by tag deletes the manifest the tag points to, and with it B(every tag) that
-    points to the same digest. CNCF Distribution 2.8 cannot remove a single tag.
+    points to the same digest. CNCF Distribution 2.8 cannot remove a single tag; use
+    M(oci.registry.oci_tag) with O(oci.registry.oci_tag#module:state=absent) for that.
+  - Before it deletes, the module looks for other tags on the same manifest (O(shared_tags))
+    and for manifests that refer to it, such as signatures and SBOMs (O(referrers),
+    O(delete_referrers)). Both checks cost requests; the defaults warn, and V(ignore)
+    skips them.
 author:
-  - oci.registry maintainers
+  - oci.registry maintainers (!UNKNOWN)
 extends_documentation_fragment:
   - oci.registry.connection
   - oci.registry.auth
@@ -30,7 +36,8 @@ attributes:
   check_mode:
     support: full
     details:
-      - Resolves the tag or digest and reports what would be deleted; sends no C(DELETE).
+      - Resolves the tag or digest, runs the O(shared_tags) and O(referrers) checks, and
+        reports what would be deleted, referrers included; sends no C(DELETE).
   diff_mode:
     support: full
   idempotent:
@@ -63,12 +70,59 @@ options:
     type: str
     required: true
     choices: [absent]
+  shared_tags:
+    description:
+      - What to do when other tags point to the same manifest as O(tag). Deleting the
+        manifest deletes those tags too. Applies only to deletion by O(tag); a deletion by
+        O(digest) removes every tag on that digest by definition.
+      - V(warn) deletes and warns with the names of the other tags; V(fail) deletes nothing
+        and fails; both return them in RV(shared_tags).
+      - V(ignore) skips the check and its requests.
+      - The check lists the repository's tags (one C(GET), more when the registry paginates)
+        and resolves each other tag with one C(HEAD), because the distribution API has no
+        request that returns the tags of a digest. Tags of the referrers tag schema
+        (C(sha256-<hex>)) are skipped, because they hold an index of referrers, not an image.
+    type: str
+    choices: [ignore, warn, fail]
+    default: warn
+  referrers:
+    description:
+      - What to do when manifests refer to the manifest to delete through their C(subject)
+        field (signatures, SBOMs, attestations) and O(delete_referrers=false). Deleting
+        the subject leaves them behind, pointing at nothing.
+      - V(warn) deletes and warns; V(fail) deletes nothing and fails; both return the
+        referrers in RV(referrers).
+      - V(ignore) skips the lookup and its requests.
+      - The lookup costs one C(GET) on the referrers API. A registry without that API, such
+        as CNCF Distribution 2.8, answers C(404), and the module reads the referrers tag
+        schema instead, which costs one more C(GET) unless the O(shared_tags) check already
+        showed that the tag does not exist, and one C(GET) per referrer listed there.
+      - Ignored when O(delete_referrers=true).
+    type: str
+    choices: [ignore, warn, fail]
+    default: warn
+  delete_referrers:
+    description:
+      - Delete the manifests that refer to the manifest to delete, and the manifests that
+        refer to those, depth first, before the manifest itself.
+      - Referrers come from the referrers API, or from the image index under the referrers
+        tag schema (tag C(<alg>-<hex>)) when the API answers C(404). A manifest listed in
+        that index is deleted only when its own C(subject) names the manifest to delete.
+        The index itself is deleted after the referrers it lists.
+      - Costs the lookup described under O(referrers) for the manifest and for each
+        referrer, and one C(DELETE) per referrer and per index.
+    type: bool
+    default: false
 notes:
   - A registry answers C(405) when deletion is disabled; for CNCF Distribution set
     C(storage.delete.enabled=true).
   - Deleting a manifest does not free storage until the registry runs garbage collection.
+  - Deleting a manifest that itself has a C(subject) does not update the referrers tag
+    schema index of that subject; the index keeps a descriptor of the deleted manifest.
 seealso:
   - module: oci.registry.oci_blob
+  - module: oci.registry.oci_tag
+  - module: oci.registry.oci_manifest_info
 """
 
 EXAMPLES = r"""
@@ -87,6 +141,31 @@ EXAMPLES = r"""
     repository: team/app
     digest: sha256:4f0c0d3e9b1a33b2bd1a5b1b5e7d1f3c6a0e2d9c8b7a6f5e4d3c2b1a0f9e8d7c
     state: absent
+
+- name: Delete a release only if no other tag points to it
+  oci.registry.oci_manifest:
+    registry: registry.example.com
+    repository: team/app
+    tag: v1.2.0
+    state: absent
+    shared_tags: fail
+
+- name: Delete an image with its signatures and SBOMs
+  oci.registry.oci_manifest:
+    registry: registry.example.com
+    repository: team/app
+    digest: sha256:4f0c0d3e9b1a33b2bd1a5b1b5e7d1f3c6a0e2d9c8b7a6f5e4d3c2b1a0f9e8d7c
+    state: absent
+    delete_referrers: true
+
+- name: Delete by tag with the fewest requests, skipping both checks
+  oci.registry.oci_manifest:
+    registry: registry.example.com
+    repository: team/app
+    tag: build-1234
+    state: absent
+    shared_tags: ignore
+    referrers: ignore
 
 - name: Show what would be deleted, without deleting
   oci.registry.oci_manifest:
@@ -115,6 +194,59 @@ media_type:
   returned: when the manifest existed
   type: str
   sample: application/vnd.oci.image.manifest.v1+json
+shared_tags:
+  description:
+    - The other tags that point to the same manifest as O(tag), and so were deleted with
+      it, or would be in check mode. An empty list when there are none.
+  returned: when deleting by O(tag) with O(shared_tags=warn) or O(shared_tags=fail), and the tag existed
+  type: list
+  elements: str
+  sample: [latest, stable]
+referrers:
+  description:
+    - The manifests that refer to the deleted manifest. With O(delete_referrers=true),
+      every referrer at every depth in the order they were deleted; otherwise the direct
+      referrers, which were not deleted.
+  returned: when the manifest existed and O(delete_referrers=true) or O(referrers) is not V(ignore)
+  type: list
+  elements: dict
+  contains:
+    digest:
+      description: Digest of the referrer.
+      type: str
+    media_type:
+      description: Media type of the referrer manifest.
+      type: str
+    artifact_type:
+      description: Its C(artifactType), or the media type of its config when it has none.
+      type: str
+    subject:
+      description: Digest of the manifest it refers to.
+      type: str
+  sample:
+    - digest: sha256:7d2e...
+      media_type: application/vnd.oci.image.manifest.v1+json
+      artifact_type: application/vnd.dev.cosign.artifact.sig.v1+json
+      subject: sha256:4f0c...
+referrers_indexes:
+  description: Image indexes under the referrers tag schema that were deleted with the referrers they list.
+  returned: when O(delete_referrers=true) and the manifest existed
+  type: list
+  elements: dict
+  contains:
+    tag:
+      description: The referrers tag, C(<alg>-<hex>) of the subject.
+      type: str
+    digest:
+      description: Digest of the index.
+      type: str
+    subject:
+      description: Digest of the manifest whose referrers the index lists.
+      type: str
+  sample:
+    - tag: sha256-4f0c0d3e9b1a33b2bd1a5b1b5e7d1f3c6a0e2d9c8b7a6f5e4d3c2b1a0f9e8d7c
+      digest: sha256:1b9a...
+      subject: sha256:4f0c...
 actions:
   description: What the module did or, in check mode, would do, in plain words.
   returned: always
@@ -122,6 +254,7 @@ actions:
   elements: str
   sample:
     - resolved tag v1.2.0 in team/app to sha256:4f0c...
+    - no other tag points to sha256:4f0c...
     - deleted manifest sha256:4f0c... from team/app
 requests:
   description: HTTP requests this module run sent, counted as they went on the wire.
@@ -151,21 +284,24 @@ requests:
 """
 
 from ansible_collections.oci.registry.plugins.module_utils._client import MANIFEST_MEDIA_TYPES
-from ansible_collections.oci.registry.plugins.module_utils._errors import UnexpectedResponseError
+from ansible_collections.oci.registry.plugins.module_utils._errors import RegistryError, UnexpectedResponseError
 from ansible_collections.oci.registry.plugins.module_utils._module import RegistryModule
 from ansible_collections.oci.registry.plugins.module_utils._reference import (
     validate_digest,
     validate_repository,
     validate_tag,
 )
+from ansible_collections.oci.registry.plugins.module_utils._referrers import ReferrerFinder
+from ansible_collections.oci.registry.plugins.module_utils._tags import find_shared_tags
 
 
 class ManifestDeleter(object):
-    """Resolve a tag or digest to a manifest and delete it by digest."""
+    """Resolve a tag or digest to a manifest, check what else goes with it, delete it by digest."""
 
     def __init__(self, registry_module):
         self.registry_module = registry_module
         self.params = registry_module.params
+        self.actions = registry_module.actions
 
     def run(self):
         params = self.params
@@ -178,7 +314,7 @@ class ManifestDeleter(object):
             validate_digest(digest)
         client = self.registry_module.connect()
         client.declare(repository, ("pull", "delete"))
-        actions = self.registry_module.actions
+        actions = self.actions
 
         reference = tag if tag is not None else digest
         manifest = self._resolve(client, repository, reference, digest)
@@ -190,16 +326,36 @@ class ManifestDeleter(object):
         else:
             actions.append("resolved tag %s in %s to %s" % (tag, repository, manifest.digest))
 
-        result = self._result(changed=True, manifest=manifest)
+        shared, all_tags = self._check_shared_tags(client, repository, manifest)
+        referrers, indexes = self._check_referrers(client, repository, manifest, all_tags)
+        result = self._result(changed=True, manifest=manifest, shared=shared, referrers=referrers, indexes=indexes)
         if self.registry_module.check_mode:
+            if params["delete_referrers"]:
+                for referrer in referrers:
+                    actions.append("would delete referrer %s of %s (check mode)" % (referrer.digest, referrer.subject))
+                for index in indexes:
+                    actions.append("would delete referrers index %s (tag %s) (check mode)" % (index.digest, index.tag))
             actions.append("would delete manifest %s from %s (check mode)" % (manifest.digest, repository))
             return result
 
-        if client.delete_manifest(repository, manifest.digest):
+        deleted_referrers = 0
+        if params["delete_referrers"]:
+            deleted_referrers = self._delete_referrers(client, repository, manifest, referrers, indexes)
+        try:
+            deleted = client.delete_manifest(repository, manifest.digest)
+        except RegistryError as error:
+            if not deleted_referrers:
+                raise
+            raise type(error)(
+                "%s The %d referrers and indexes listed in actions were deleted; %s is still present."
+                % (error.msg, deleted_referrers, manifest.digest), status=error.status, codes=error.codes,
+            )
+        if deleted:
             actions.append("deleted manifest %s from %s" % (manifest.digest, repository))
             return result
         actions.append("manifest %s was already deleted from %s by another client" % (manifest.digest, repository))
-        return self._result(changed=False, manifest=manifest)
+        result["changed"] = deleted_referrers > 0
+        return result
 
     def _resolve(self, client, repository, reference, digest):
         try:
@@ -213,6 +369,94 @@ class ManifestDeleter(object):
             raise UnexpectedResponseError(
                 "%s Nothing was deleted.%s" % (error.msg, hint), status=error.status, codes=error.codes
             )
+
+    def _check_shared_tags(self, client, repository, manifest):
+        """Find the other tags on the manifest and warn or fail as shared_tags says.
+
+        Returns ``(shared tags, all tags)``, or ``(None, None)`` when the check is off.
+        """
+        tag = self.params["tag"]
+        mode = self.params["shared_tags"]
+        if tag is None or mode == "ignore":
+            return None, None
+        shared, all_tags = find_shared_tags(client, repository, manifest.digest, tag)
+        if not shared:
+            self.actions.append("no other tag points to %s" % manifest.digest)
+            return shared, all_tags
+        names = ", ".join(shared)
+        self.actions.append("the tags %s also point to %s" % (names, manifest.digest))
+        if mode == "fail":
+            raise RegistryError(
+                "the tags %s in %s point to the same manifest %s as tag %s, so deleting it would "
+                "delete them too. Nothing was deleted. To remove only tag %s, use oci.registry.oci_tag "
+                "with state=absent; to delete the manifest and all its tags, set shared_tags=warn."
+                % (names, repository, manifest.digest, tag, tag)
+            )
+        self.registry_module.module.warn(
+            "Deleting tag %s in %s deletes the tags %s too: they point to the same manifest %s."
+            % (tag, repository, names, manifest.digest)
+        )
+        return shared, all_tags
+
+    def _check_referrers(self, client, repository, manifest, all_tags):
+        """Find the referrers and warn or fail as referrers says, unless delete_referrers is set.
+
+        Returns ``(referrers, referrers indexes)``, or ``(None, None)`` without a lookup.
+        """
+        params = self.params
+        finder = ReferrerFinder(client, repository, known_tags=all_tags)
+        if params["delete_referrers"]:
+            referrers, indexes = finder.tree(manifest.digest)
+            self.actions.append("found %d referrers and %d referrers indexes of %s"
+                                % (len(referrers), len(indexes), manifest.digest))
+            return referrers, indexes
+        if params["referrers"] == "ignore":
+            return None, None
+
+        referrers = finder.direct(manifest.digest)
+        if not referrers:
+            self.actions.append("no manifest refers to %s" % manifest.digest)
+            return referrers, None
+        listing = ", ".join("%s (%s)" % (item.digest, item.artifact_type or "no artifact type")
+                            for item in referrers)
+        self.actions.append("found %d referrers of %s: %s" % (len(referrers), manifest.digest, listing))
+        if params["referrers"] == "fail":
+            raise RegistryError(
+                "%d manifests in %s refer to %s (%s); deleting it would leave them without their "
+                "subject. Nothing was deleted. Set delete_referrers=true to delete them too, or "
+                "referrers=warn to delete only the manifest." % (len(referrers), repository, manifest.digest, listing)
+            )
+        self.registry_module.module.warn(
+            "Deleting %s in %s leaves %d manifests that refer to it without their subject: %s. "
+            "Set delete_referrers=true to delete them too." % (manifest.digest, repository, len(referrers), listing)
+        )
+        return referrers, None
+
+    def _delete_referrers(self, client, repository, manifest, referrers, indexes):
+        """Delete the referrers, then the referrers indexes; return how many were deleted.
+
+        An error reports how many were deleted before it.
+        """
+        steps = [("referrer", item.digest) for item in referrers]
+        steps.extend(("referrers index", index.digest) for index in indexes)
+        deleted_count = 0
+        for kind, digest in steps:
+            try:
+                deleted = client.delete_manifest(repository, digest)
+            except RegistryError as error:
+                if deleted_count:
+                    state = ("%d of %d referrers and indexes were deleted before (see actions); %s and "
+                             "the rest are still present. Run the task again to finish."
+                             % (deleted_count, len(steps), manifest.digest))
+                else:
+                    state = "Nothing was deleted."
+                raise type(error)("%s %s" % (error.msg, state), status=error.status, codes=error.codes)
+            if deleted:
+                deleted_count += 1
+                self.actions.append("deleted %s %s from %s" % (kind, digest, repository))
+            else:
+                self.actions.append("%s %s was already deleted from %s" % (kind, digest, repository))
+        return deleted_count
 
     def _kind(self):
         return "tag" if self.params["tag"] is not None else "manifest"
@@ -230,22 +474,35 @@ class ManifestDeleter(object):
                 % (digest, repository, manifest.digest)
             )
 
-    def _result(self, changed, manifest=None):
+    def _result(self, changed, manifest=None, shared=None, referrers=None, indexes=None):
         result = {"changed": changed}
         if manifest is not None:
             result["digest"] = manifest.digest
             result["media_type"] = manifest.media_type
+        if shared is not None:
+            result["shared_tags"] = shared
+        if referrers is not None:
+            result["referrers"] = [dict(item._asdict()) for item in referrers]
+        if self.params["delete_referrers"] and manifest is not None:
+            result["referrers_indexes"] = [dict(index._asdict()) for index in indexes or []]
         if self.registry_module.diff_mode:
-            before = {"state": "absent"}
-            if manifest is not None:
-                before = {"state": "present", "digest": manifest.digest, "media_type": manifest.media_type}
-            result["diff"] = {
-                "before_header": self._diff_header(),
-                "after_header": self._diff_header(),
-                "before": before,
-                "after": {"state": "absent"},
-            }
+            result["diff"] = self._diff(manifest, shared, referrers)
         return result
+
+    def _diff(self, manifest, shared, referrers):
+        before = {"state": "absent"}
+        if manifest is not None:
+            before = {"state": "present", "digest": manifest.digest, "media_type": manifest.media_type}
+            if shared is not None:
+                before["tags"] = sorted([self.params["tag"]] + shared)
+            if referrers is not None and self.params["delete_referrers"]:
+                before["referrers"] = [item.digest for item in referrers]
+        return {
+            "before_header": self._diff_header(),
+            "after_header": self._diff_header(),
+            "before": before,
+            "after": {"state": "absent"},
+        }
 
     def _diff_header(self):
         params = self.params
@@ -260,6 +517,9 @@ def main():
             tag=dict(type="str"),
             digest=dict(type="str"),
             state=dict(type="str", required=True, choices=["absent"]),
+            shared_tags=dict(type="str", default="warn", choices=["ignore", "warn", "fail"]),
+            referrers=dict(type="str", default="warn", choices=["ignore", "warn", "fail"]),
+            delete_referrers=dict(type="bool", default=False),
         ),
         required_one_of=[("tag", "digest")],
         mutually_exclusive=[("tag", "digest")],
