@@ -11,6 +11,14 @@ class ModuleDocFragment(object):
 
     DOCUMENTATION = r"""
 attributes:
+  check_mode:
+    description: Can run in check mode and report the change it would make without making it.
+  diff_mode:
+    description: Returns the state before and after the change when run with C(--diff).
+  idempotent:
+    description:
+      - Running the same task again with the same options changes nothing and reports
+        C(changed=false).
   action_group:
     description: Use C(group/oci.registry.registry) in C(module_defaults) to set options for every module of the collection.
     support: full

@@ -134,7 +134,7 @@ def normalize_registry_key(key):
     value = key.strip()
     if "://" in value:
         value = value.split("://", 1)[1]
-    host, _, path = value.partition("/")
+    host, _separator, path = value.partition("/")
     # NOTE: podman also accepts per-namespace keys such as "quay.io/team". Their path is
     # not a registry-wide path, so they never match and the lookup moves on.
     if path.strip("/") not in _REGISTRY_WIDE_PATHS:

@@ -18,7 +18,7 @@ description:
   - Deleting a blob that a manifest still references breaks that image. Delete the
     manifests first, or let the registry's garbage collection remove unreferenced blobs.
 author:
-  - oci.registry maintainers
+  - oci.registry maintainers (!UNKNOWN)
 extends_documentation_fragment:
   - oci.registry.connection
   - oci.registry.auth
