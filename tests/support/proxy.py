@@ -52,7 +52,7 @@ class CountingProxy:
 
     def set_upstream(self, name, address, ssl_context=None):
         """Route ``name`` ("token" or "registry") to ``address`` ("host:port")."""
-        host, _, port = address.rpartition(":")
+        host, _unused, port = address.rpartition(":")
         self._upstreams[name] = Upstream(host, int(port), ssl_context)
 
     def route(self, path):

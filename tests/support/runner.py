@@ -51,7 +51,7 @@ def run_python_module(dotted_name, args, *, check_mode=False, diff=False, env=No
         args_file.flush()
         completed = subprocess.run(
             [sys.executable, "-m", dotted_name, args_file.name],
-            capture_output=True, text=True, env=_environment(env), timeout=timeout, cwd=REPO_ROOT,
+            capture_output=True, text=True, check=False, env=_environment(env), timeout=timeout, cwd=REPO_ROOT,
         )
     try:
         result = json.loads(completed.stdout)
@@ -104,7 +104,7 @@ def run_playbook(path, *, extravars=None, check=False, env=None, timeout=600):
             extravars_file.flush()
             command += ["--extra-vars", "@" + extravars_file.name]
         completed = subprocess.run(
-            command, capture_output=True, text=True, env=_environment(playbook_env), timeout=timeout, cwd=REPO_ROOT
+            command, capture_output=True, text=True, check=False, env=_environment(playbook_env), timeout=timeout, cwd=REPO_ROOT
         )
     try:
         document = json.loads(completed.stdout)

@@ -290,11 +290,11 @@ class _TokenHandler(QuietHandler):
         header = self.headers.get("Authorization")
         if header is None:
             return None
-        scheme, _, credentials = header.partition(" ")
+        scheme, _unused, credentials = header.partition(" ")
         if scheme.lower() != "basic":
             raise TokenError(401, "UNAUTHORIZED", "only Basic credentials are accepted")
         try:
-            username, _, password = base64.b64decode(credentials.strip(), validate=True).decode().partition(":")
+            username, _unused, password = base64.b64decode(credentials.strip(), validate=True).decode().partition(":")
         except (ValueError, UnicodeDecodeError):
             raise TokenError(401, "UNAUTHORIZED", "malformed Basic credentials") from None
         return self.server.token_service.authenticate(username, password)

@@ -137,7 +137,7 @@ class _Handler(BaseHTTPRequestHandler):
 
         request.status = reply.status
         self.send_response(reply.status)
-        names = {name.lower() for name, _ in reply.headers}
+        names = {name.lower() for name, _unused in reply.headers}
         for name, value in reply.headers:
             self.send_header(name, value)
         if "content-length" not in names:
@@ -289,8 +289,8 @@ def wire_stats(*servers, retries=0):
 
 def parse_scope(scope):
     """Split ``type:name:actions`` (the name may contain colons) for the fake's own use."""
-    resource, _, actions = scope.rpartition(":")
-    resource_type, _, name = resource.partition(":")
+    resource, _unused, actions = scope.rpartition(":")
+    resource_type, _unused, name = resource.partition(":")
     return resource_type, name, set(filter(None, actions.split(",")))
 
 
@@ -336,17 +336,17 @@ class TokenService(object):
             requested = request.params("scope")
         granted = {}
         for scope in requested:
-            resource_type, name, _ = parse_scope(scope)
+            resource_type, name, _unused = parse_scope(scope)
             granted.setdefault((resource_type, name), set()).update(self.grant(user, scope))
         value = "%s-%d" % (self.prefix, len(self.issued) + 1)
         self.issued.append(Issued(value, user, requested, granted, request.method))
         return json_reply(self.document(value))
 
     def _check_basic(self, authorization):
-        scheme, _, encoded = authorization.partition(" ")
+        scheme, _unused, encoded = authorization.partition(" ")
         if scheme.lower() != "basic":
             return None
-        username, _, password = base64.b64decode(encoded).decode().partition(":")
+        username, _unused, password = base64.b64decode(encoded).decode().partition(":")
         return username if self.users.get(username) == password else None
 
     def find(self, value):

@@ -76,7 +76,7 @@ def test_client_challenge_prefers_bearer(registry, make_client):
 
 
 def test_client_challenge_without_service_omitted(registry, make_client):
-    tokens, _ = token_auth(registry)
+    tokens, _unused = token_auth(registry)
     unauthorized = challenge('Bearer realm="%s",scope="repository:team/app:pull"' % registry.url(TOKEN_PATH))
     registry.route("HEAD", TAG_PATH, only_with("Bearer token-1", FOUND, unauthorized))
     client = make_client(registry)
@@ -123,7 +123,7 @@ def test_client_challenge_basic_after_ping(registry, make_client):
 
 
 def test_client_challenge_realm_query_kept(registry, make_client):
-    tokens, _ = token_auth(registry)
+    tokens, _unused = token_auth(registry)
     guard = BearerGuard(registry, tokens, realm=registry.url(TOKEN_PATH + "?tenant=blue&flag"))
     registry.route("HEAD", TAG_PATH, guard.protect("team/app", "pull", FOUND))
     client = make_client(registry)
@@ -160,7 +160,7 @@ def test_client_challenge_unsupported_scheme(registry, make_client):
 def test_client_challenge_https_registry_http_realm(tls_registry, fake_servers, make_client, tls_files):
     registry = tls_registry()
     token_server = fake_servers()
-    tokens, _ = token_auth(token_server)
+    tokens, _unused = token_auth(token_server)
     registry.script("HEAD", TAG_PATH, challenge('Bearer realm="%s",service="r"' % token_server.url(TOKEN_PATH)))
     client = make_client(registry, ca_path=tls_files["ca"], username="alice", password="pw")
 

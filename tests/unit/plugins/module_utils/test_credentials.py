@@ -192,23 +192,23 @@ ENV_VALUES = {
 @pytest.mark.parametrize("first", range(len(SOURCES)), ids=[source[0] for source in SOURCES])
 def test_find_credentials_file_order(tmp_path, env, lookup, warnings, first):
     # Files before ``first`` exist but only hold another registry.
-    for name, _, relative in SOURCES[:first]:
+    for name, _unused, relative in SOURCES[:first]:
         auths_file(tmp_path / relative, "other.example.com", auth=encode_auth("other-%s:secret" % name))
-    for name, _, relative in SOURCES[first:]:
+    for name, _unused, relative in SOURCES[first:]:
         auths_file(tmp_path / relative, REGISTRY, auth=encode_auth("user-%s:secret" % name))
     for variable, value in ENV_VALUES.items():
         env[variable] = str(tmp_path / value)
 
     found = lookup(config_path=str(tmp_path / SOURCES[0][2]))
 
-    expected_name, _, expected_file = SOURCES[first]
+    expected_name, _unused, expected_file = SOURCES[first]
     assert found == Credentials("user-%s" % expected_name, "secret", None, str(tmp_path / expected_file))
     assert warnings == []
 
 
 @pytest.mark.parametrize("source", SOURCES[1:], ids=[source[0] for source in SOURCES[1:]])
 def test_find_credentials_each_variable_alone(tmp_path, env, lookup, source):
-    _, variable, relative = source
+    _unused, variable, relative = source
     path = auths_file(tmp_path / relative, REGISTRY, auth=encode_auth("alice:secret"))
     env[variable] = str(tmp_path / ENV_VALUES[variable])
 

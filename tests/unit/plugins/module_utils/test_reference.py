@@ -103,7 +103,7 @@ def test_validators_accept_valid(validator, value):
 
 
 @pytest.mark.parametrize(
-    "validator, value, fragment", INVALID, ids=["%s:%r" % (v.__name__, x[:40]) for v, x, _ in INVALID]
+    "validator, value, fragment", INVALID, ids=["%s:%r" % (v.__name__, x[:40]) for v, x, _unused in INVALID]
 )
 def test_validators_reject_invalid(validator, value, fragment):
     with pytest.raises(InvalidInputError) as raised:
