@@ -10,11 +10,13 @@ STAMP := $(VENV)/.installed
 COLLECTIONS := $(CURDIR)/build/collections
 COLLECTION_LINK := $(COLLECTIONS)/ansible_collections/oci/registry
 APT_PACKAGES := docker-registry apache2-utils
+MODULE_NAMES := $(patsubst plugins/modules/%.py,oci.registry.%,$(wildcard plugins/modules/*.py))
 
 export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: all deps venv collection unit integration test demo clean
+.PHONY: all deps venv collection unit integration test demo clean \
+	sanity lint docs-lint changelog-lint changelog package-test bench molecule
 
 all: test
 
@@ -45,7 +47,41 @@ unit: venv collection
 integration: deps venv collection
 	$(BIN)/pytest -q tests/integration
 
-test: unit integration
+# Cheapest checks first, so a typo fails in seconds rather than after the registry tests.
+test: changelog-lint package-test docs-lint lint unit sanity integration molecule
+
+# ansible-test sanity on a copy of the collection under build/sanity, with the
+# module tests (compile, import) on every pyenv Python from 3.9 on. See
+# tests/sanity/run_sanity.py for why a copy and how it runs without downloads.
+sanity: venv
+	$(BIN)/python tests/sanity/run_sanity.py
+
+lint: venv collection
+	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/ansible-lint
+
+docs-lint: venv collection
+	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/antsibull-docs lint-collection-docs --plugin-docs $(COLLECTION_LINK)
+	$(BIN)/ansible-doc -t module $(MODULE_NAMES) > /dev/null
+
+changelog-lint: venv
+	$(BIN)/antsibull-changelog lint
+
+# Writes CHANGELOG.md and changelogs/changelog.yaml for the version in galaxy.yml and
+# removes the fragments it used. Run again before tagging to fold fragments and
+# modules added since into the same release.
+changelog: venv
+	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/antsibull-changelog release --reload-plugins --update-existing --cummulative-release
+
+# Builds the collection tarball, installs it into a new temporary collections path
+# and runs a delete against a local registry with the installed copy.
+package-test: deps venv
+	$(BIN)/python tests/package/run_package_test.py
+
+# Molecule scenarios in extensions/molecule. Each one starts a token-auth registry on
+# 127.0.0.1 in its create step, converges twice (the second run must change nothing),
+# verifies over plain HTTP and stops the registry in its destroy step.
+molecule: deps venv collection
+	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/molecule test --all
 
 # Starts a token-auth registry on 127.0.0.1, pushes sample images, runs the example
 # play twice (the second run must change nothing) and stops the registry again.
@@ -56,6 +92,23 @@ demo: deps venv collection
 	    ANSIBLE_PYTHON_INTERPRETER=$(CURDIR)/$(BIN)/python ANSIBLE_LOCALHOST_WARNING=false \
 	      $(BIN)/ansible-playbook -i localhost, -c local examples/cleanup.yml || exit 1; \
 	  done'
+
+# Compares this collection with skopeo, oras-py and python-dxf on local registries
+# and writes BENCHMARKS.md and bench/results.png. Not part of `make test`.
+BENCH_BIN := bench/.venv/bin
+BENCH_STAMP := bench/.venv/.installed
+
+$(BENCH_STAMP): bench/requirements.txt
+	$(PYTHON) -m venv bench/.venv
+	$(BENCH_BIN)/pip install -q -r bench/requirements.txt
+	touch $@
+
+bench:
+	@start=$$(date +%s); \
+	$(MAKE) --no-print-directory -j3 deps venv $(BENCH_STAMP) APT_PACKAGES="$(APT_PACKAGES) skopeo" && \
+	$(MAKE) --no-print-directory collection && \
+	$(BIN)/python -m bench.run && \
+	echo "make bench took $$(( $$(date +%s) - start )) s in total"
 
 clean:
 	rm -rf build .pytest_cache
