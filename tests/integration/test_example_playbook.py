@@ -1,7 +1,8 @@
 """examples/cleanup.yml, run twice through ansible-playbook against the token-auth registry.
 
 The play sets the connection once with ``module_defaults`` for the action group
-``group/oci.registry.registry``, so this also checks that every module is in the group.
+``group/oci.registry.registry``, so this also checks that oci_manifest and oci_blob take
+their connection options from the group.
 """
 
 import json
