@@ -1,0 +1,1 @@
+"""Benchmark of this collection against other registry clients; run it with `make bench`."""
