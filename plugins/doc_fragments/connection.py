@@ -32,20 +32,28 @@ options:
   ca_path:
     description:
       - PEM file with the CA certificates that signed the registry's certificate.
+      - The module fails before the first request when the file is missing, unreadable
+        or holds no PEM certificate.
     type: path
   client_cert:
     description:
       - PEM file with a client certificate, for registries that require TLS client auth.
       - Can also contain the private key; otherwise set O(client_key).
+      - The module fails before the first request when the file is missing or unreadable.
     type: path
   client_key:
     description:
       - PEM file with the private key of O(client_cert).
+      - The module fails before the first request when the file is missing or unreadable.
     type: path
   timeout:
     description:
-      - Seconds to wait for a connection and for each answer from the registry or its
-        token service.
+      - Seconds to wait for a connection, and each time for the next data of a response
+        from the registry or its token service.
+      - It bounds every single wait, not a whole request. A server that keeps sending
+        response headers slowly is not cut off. The body of one response must arrive
+        within four times this value.
+      - Must be above V(0) and at most V(3600).
     type: float
     default: 30.0
 """

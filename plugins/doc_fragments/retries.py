@@ -24,6 +24,7 @@ options:
     description:
       - Maximum seconds spent waiting between retries of one request. A retry whose wait
         would pass this limit is not made, and the last answer is reported.
+      - Must be from V(0) to V(86400). V(0) allows only retries without a wait.
     type: float
     default: 60.0
 """

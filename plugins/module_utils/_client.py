@@ -24,7 +24,7 @@ import ssl
 import threading
 import time
 import warnings
-from http.client import RemoteDisconnected
+from http.client import HTTPException, RemoteDisconnected
 from collections import namedtuple
 from email.utils import parsedate_to_datetime
 
@@ -49,13 +49,19 @@ from ansible_collections.oci.registry.plugins.module_utils._errors import (
     TLSFailedError,
     InvalidInputError,
     UnexpectedResponseError,
+    echo,
 )
-from ansible_collections.oci.registry.plugins.module_utils._reference import digest_algorithm, validate_digest
+from ansible_collections.oci.registry.plugins.module_utils._reference import (
+    digest_algorithm,
+    validate_digest,
+    validate_tag,
+)
 
 try:
     import requests
     from requests.utils import get_environ_proxies
-    from urllib3.exceptions import InsecureRequestWarning, ReadTimeoutError
+    from urllib3.exceptions import DecodeError, InsecureRequestWarning, ProtocolError, ReadTimeoutError
+    from urllib3.exceptions import SSLError as Urllib3SSLError
 except ImportError:
     requests = None
 
@@ -93,6 +99,9 @@ METHOD_ACTIONS = {
 IDEMPOTENT_METHODS = frozenset(("GET", "HEAD", "DELETE"))
 RETRY_STATUSES = frozenset((429, 502, 503, 504))
 REDIRECT_STATUSES = frozenset((301, 302, 303, 307, 308))
+# Only reads follow a redirect. A DELETE or PUT sent on to the Location would act on
+# whatever the registry names there, not on what the module reported.
+REDIRECT_METHODS = frozenset(("GET", "HEAD"))
 
 MAX_REDIRECTS = 5
 # Each request may answer at most this many challenges: the first one, one fresh
@@ -107,6 +116,19 @@ ERROR_BODY_LIMIT = 64 * 1024
 TOKEN_BODY_LIMIT = 1024 * 1024
 MANIFEST_BODY_LIMIT = 4 * 1024 * 1024
 SNIPPET_LENGTH = 200
+# A tag or referrers list with more pages than this raises an error. At 100 tags a page,
+# that is 100,000 tags. A Link header that names a new URL on every page is a loop, and
+# without this limit the client would follow it forever.
+MAX_LIST_PAGES = 1000
+# The body of one response must arrive within this many times the timeout option,
+# counted from its headers. With the default timeout, that leaves 2 minutes for the
+# largest body the client reads (4 MiB, about 35 KB/s). A server that sends one byte at
+# a time therefore cannot hold the run for hours.
+BODY_TIME_FACTOR = 4
+BODY_CHUNK_SIZE = 64 * 1024
+# A bearer token as RFC 6750 section 2.1 defines it (b64token). Anything else, such as
+# CR, LF or non-ASCII text, cannot go into an Authorization header.
+_BEARER_TOKEN_RE = re.compile(r"[A-Za-z0-9._~+/-]+=*")
 # User name sent with an identity token when none is configured, as docker login does.
 IDENTITY_TOKEN_USER = "<token>"
 
@@ -126,6 +148,11 @@ class Response(object):
         self.truncated = truncated
         # Why a retryable status was returned without (further) retries, for messages.
         self.retry_note = None
+        # A likely cause the client adds to messages, such as a plain_http mismatch.
+        self.hint = None
+        # True when the logical request was sent more than once after a retryable status
+        # or a closed connection, so an earlier attempt may have taken effect.
+        self.retried = False
 
     def oci_errors(self):
         """Return the ``errors`` list of an OCI error body, or [] when there is none."""
@@ -141,22 +168,30 @@ class Response(object):
     def error_codes(self):
         return [str(error.get("code")) for error in self.oci_errors() if error.get("code")]
 
-    def describe(self):
-        """Return ``HTTP <status>`` plus the OCI error codes and messages, or a body snippet."""
+    def describe(self, redact=None):
+        """Return ``HTTP <status>`` plus the OCI error codes and messages, or a body snippet.
+
+        ``redact`` masks secrets. It is applied to the whole body before the snippet is cut
+        and its whitespace folded, so neither step can split a secret and let a part through.
+        """
+        redact = redact or (lambda text: text)
         details = []
         errors = self.oci_errors()
         if errors:
-            details.append("; ".join(
+            details.append(redact("; ".join(
                 "%s: %s" % (error.get("code", "?"), error.get("message", "")) for error in errors
-            ))
+            )))
         else:
-            snippet = " ".join(self.body[:SNIPPET_LENGTH].decode("utf-8", "replace").split())
+            text = redact(self.body.decode("utf-8", "replace"))
+            snippet = " ".join(text[:SNIPPET_LENGTH].split())
             if snippet:
-                if len(self.body) > SNIPPET_LENGTH:
+                if len(text) > SNIPPET_LENGTH or self.truncated:
                     snippet += " ..."
                 details.append("body: %r" % snippet)
         if self.retry_note:
             details.append(self.retry_note)
+        if self.hint:
+            details.append(self.hint)
         if not details:
             return "HTTP %d" % self.status
         return "HTTP %d (%s)" % (self.status, "; ".join(details))
@@ -252,7 +287,7 @@ class RegistryClient(object):
         self._on_secret = on_secret or (lambda secret: None)
         self._sleep = sleep
         self._clock = clock
-        self._session = requests.Session()
+        self._session = _Session()
         # Proxies still come from the environment (get_environ_proxies in _send_once);
         # .netrc is not read, so no Authorization header appears that the auth flow did
         # not choose.
@@ -280,6 +315,8 @@ class RegistryClient(object):
                 self._secrets.add(encoded)
                 self._on_secret(encoded)
         self._warned_plain_credentials = False
+        # Whether any answer arrived yet, for the plain_http hint on the first one.
+        self._answered = False
 
     # Scopes ---------------------------------------------------------------------------
 
@@ -301,6 +338,7 @@ class RegistryClient(object):
         Uses HEAD; when the registry sends no Docker-Content-Digest, falls back to a GET and
         hashes the exact bytes with the algorithm of ``expected_digest`` (sha256 otherwise).
         """
+        reference = _checked_reference(reference, "resolve a manifest in %s" % repository)
         path = "/v2/%s/manifests/%s" % (repository, reference)
         headers = {"Accept": ", ".join(MANIFEST_ACCEPT)}
         algorithm = digest_algorithm(expected_digest) if expected_digest else "sha256"
@@ -334,14 +372,18 @@ class RegistryClient(object):
 
     def delete_manifest(self, repository, digest):
         """Delete the manifest ``digest``; return True if deleted, False if already absent."""
-        return self._delete("/v2/%s/manifests/%s" % (repository, digest), repository, "manifest", digest)
+        digest = _checked_digest(digest, "delete a manifest in %s" % repository)
+        path = "/v2/%s/manifests/%s" % (repository, digest)
+        return self._delete(path, repository, "manifest", digest)
 
     def get_manifest(self, repository, reference):
         """Return ``(Manifest, body bytes)`` for a tag or digest, or ``(None, None)`` on 404.
 
-        The digest is the registry's Docker-Content-Digest when sent, else the sha256 of
-        the exact bytes.
+        The digest is the registry's Docker-Content-Digest when that is a valid digest
+        with the algorithm of ``reference`` (sha256 for a tag), else the hash of the
+        exact bytes.
         """
+        reference = _checked_reference(reference, "read a manifest in %s" % repository)
         path = "/v2/%s/manifests/%s" % (repository, reference)
         headers = {"Accept": ", ".join(MANIFEST_ACCEPT)}
         response = self.request("GET", path, repository, headers=headers, body_limit=MANIFEST_BODY_LIMIT)
@@ -353,9 +395,10 @@ class RegistryClient(object):
             raise UnexpectedResponseError(
                 "manifest %r in %s is larger than %d bytes." % (reference, repository, MANIFEST_BODY_LIMIT)
             )
-        digest = response.headers.get("Docker-Content-Digest")
-        if not digest:
-            digest = "sha256:%s" % hashlib.sha256(response.body).hexdigest()
+        algorithm = _reference_algorithm(reference)
+        digest = _usable_digest(response.headers.get("Docker-Content-Digest"), algorithm)
+        if digest is None:
+            digest = "%s:%s" % (algorithm, hashlib.new(algorithm, response.body).hexdigest())
         media_type = _media_type(response.headers.get("Content-Type"))
         return Manifest(digest, media_type, len(response.body)), response.body
 
@@ -365,7 +408,9 @@ class RegistryClient(object):
         Follows the registry's redirect to blob storage; raises when the blob is larger
         than ``limit`` bytes.
         """
-        response = self.request("GET", "/v2/%s/blobs/%s" % (repository, digest), repository, body_limit=limit)
+        digest = _checked_digest(digest, "read a blob in %s" % repository)
+        path = "/v2/%s/blobs/%s" % (repository, digest)
+        response = self.request("GET", path, repository, body_limit=limit)
         if response.status == 404:
             return None
         if response.status != 200:
@@ -380,45 +425,52 @@ class RegistryClient(object):
         """Return every tag of ``repository``, following ``Link`` pagination; [] on 404.
 
         ``page_size`` sets the ``n`` parameter of the first request; the registry may
-        return fewer and link to the next page.
+        return fewer and link to the next page. Only a 404 on the first page means an
+        empty list. Anything that would leave the list incomplete raises
+        UnexpectedResponseError: an error or a malformed body on any page, a ``tags``
+        field that is not a list of valid tags, or a Link the client cannot follow.
         """
         path = "/v2/%s/tags/list" % repository
         if page_size:
             path += "?n=%d" % page_size
+        what = "the tag list of %s" % repository
         tags = []
-        seen_pages = set()
-        while path is not None:
-            if path in seen_pages:
+
+        def collect(document, response):
+            page = document.get("tags")
+            if page is None:
+                return
+            if not isinstance(page, list):
                 raise UnexpectedResponseError(
-                    "the registry %s linked the tag list of %s back to a page it already sent (%s)."
-                    % (self.config.registry, repository, path)
+                    "the registry %s sent %s with a 'tags' field that is not a list: %s."
+                    % (self.config.registry, what, self._describe(response))
                 )
-            seen_pages.add(path)
-            response = self.request("GET", path, repository, body_limit=MANIFEST_BODY_LIMIT)
-            if response.status == 404:
-                return tags
-            if response.status != 200:
-                raise self._response_error(response, "list tags of %s" % repository)
-            try:
-                document = json.loads(response.body.decode("utf-8"))
-            except (ValueError, UnicodeDecodeError):
-                raise UnexpectedResponseError(
-                    "the registry %s sent a tag list for %s that is not JSON: %s."
-                    % (self.config.registry, repository, response.describe())
-                )
-            page = document.get("tags") if isinstance(document, dict) else None
-            tags.extend(tag for tag in (page or []) if isinstance(tag, str))
-            path = _next_page(response.headers.get("Link"), response.url, self.base_url)
+            for tag in page:
+                if not isinstance(tag, str) or not _is_valid_tag(tag):
+                    raise UnexpectedResponseError(
+                        "the registry %s listed %s in %s, which is not a valid tag; the tag list "
+                        "cannot be trusted." % (self.config.registry, echo(tag), what)
+                    )
+                tags.append(tag)
+
+        self._read_pages(path, repository, what, collect)
         return tags
 
     def put_manifest(self, repository, reference, body, media_type):
-        """Upload manifest ``body`` under ``reference`` (a tag or digest); return its digest."""
+        """Upload manifest ``body`` under ``reference`` (a tag or digest); return its digest.
+
+        The digest is the registry's Docker-Content-Digest when that is a valid digest
+        with the algorithm of ``reference`` (sha256 for a tag), else the hash of ``body``.
+        """
+        reference = _checked_reference(reference, "put a manifest in %s" % repository)
+        path = "/v2/%s/manifests/%s" % (repository, reference)
         headers = {"Content-Type": media_type}
-        response = self.request("PUT", "/v2/%s/manifests/%s" % (repository, reference), repository,
-                                headers=headers, data=body)
+        response = self.request("PUT", path, repository, headers=headers, data=body)
         if response.status not in (200, 201):
             raise self._response_error(response, "put manifest %r in %s" % (reference, repository))
-        return response.headers.get("Docker-Content-Digest") or "sha256:%s" % hashlib.sha256(body).hexdigest()
+        algorithm = _reference_algorithm(reference)
+        digest = _usable_digest(response.headers.get("Docker-Content-Digest"), algorithm)
+        return digest or "%s:%s" % (algorithm, hashlib.new(algorithm, body).hexdigest())
 
     def delete_tag(self, repository, tag):
         """Delete only the tag ``tag``; return True if deleted, False on 404.
@@ -427,12 +479,17 @@ class RegistryClient(object):
         delete single tags returns 400 or 405 (CNCF Distribution 2.8: 400 DIGEST_INVALID).
         That raises UnexpectedResponseError with ``status`` and ``codes`` set, so the
         caller can choose a fallback. A 405 does not tell whether digest deletes work.
+        A 404 after a retried DELETE counts as deleted, like in delete_manifest.
         """
+        try:
+            validate_tag(tag)
+        except InvalidInputError as error:
+            raise InvalidInputError("cannot delete a tag in %s: %s Nothing was sent." % (repository, error.msg))
         response = self.request("DELETE", "/v2/%s/manifests/%s" % (repository, tag), repository)
         if response.status in (200, 202, 204):
             return True
         if response.status == 404:
-            return False
+            return self._retried_delete_done(response, "tag %s" % tag, repository)
         raise self._response_error(response, "delete tag %r in %s" % (tag, repository))
 
     def check_manifest_deletion(self, repository):
@@ -462,7 +519,14 @@ class RegistryClient(object):
         response = self.request("POST", "/v2/%s/blobs/uploads/" % repository, repository)
         if response.status != 202 or not response.headers.get("Location"):
             raise self._response_error(response, "start a blob upload in %s" % repository)
-        location = _add_query(urljoin(response.url, response.headers["Location"]), [("digest", digest)])
+        try:
+            location = _add_query(urljoin(response.url, response.headers["Location"]), [("digest", digest)])
+        except ValueError as error:
+            raise UnexpectedResponseError(
+                "the registry %s answered the blob upload in %s with the Location %s, which is "
+                "not a URL (%s)." % (self.config.registry, repository,
+                                     echo(_strip_query(response.headers["Location"])), error)
+            )
         response = self.request("PUT", location, repository, data=data,
                                 headers={"Content-Type": "application/octet-stream"})
         if response.status not in (201, 204):
@@ -475,43 +539,41 @@ class RegistryClient(object):
         Uses the referrers API of OCI distribution 1.1 and follows ``Link`` pagination.
         Returns None when the first page is a 404. The spec reserves that status for a
         registry without the API (CNCF Distribution 2.8), so the caller reads the
-        referrers tag schema instead.
+        referrers tag schema instead. Every returned descriptor is a JSON object with a
+        valid ``digest``. Anything that would leave the list incomplete raises
+        UnexpectedResponseError, as in list_tags.
         """
+        digest = _checked_digest(digest, "list referrers in %s" % repository)
         path = "/v2/%s/referrers/%s" % (repository, digest)
         headers = {"Accept": MEDIA_TYPE_OCI_INDEX}
+        what = "the referrers of %s in %s" % (digest, repository)
         descriptors = []
-        seen_pages = set()
-        while path is not None:
-            if path in seen_pages:
-                raise UnexpectedResponseError(
-                    "the registry %s linked the referrers of %s in %s back to a page it already sent (%s)."
-                    % (self.config.registry, digest, repository, path)
-                )
-            response = self.request("GET", path, repository, headers=headers, body_limit=MANIFEST_BODY_LIMIT)
-            if response.status == 404 and not seen_pages:
-                return None
-            seen_pages.add(path)
-            if response.status != 200:
-                raise self._response_error(response, "list the referrers of %s in %s" % (digest, repository))
-            try:
-                document = json.loads(response.body.decode("utf-8"))
-            except (ValueError, UnicodeDecodeError):
-                document = None
-            if not isinstance(document, dict) or not isinstance(document.get("manifests", []), list):
+
+        def collect(document, response):
+            manifests = document.get("manifests", [])
+            if not isinstance(manifests, list):
                 raise UnexpectedResponseError(
                     "the registry %s sent a referrers list for %s in %s that is not an image index: %s."
                     % (self.config.registry, digest, repository, self._describe(response))
                 )
-            descriptors.extend(
-                item for item in document.get("manifests", [])
-                if isinstance(item, dict) and isinstance(item.get("digest"), str)
-            )
-            path = _next_page(response.headers.get("Link"), response.url, self.base_url)
+            for item in manifests:
+                problem = _descriptor_problem(item)
+                if problem is not None:
+                    raise UnexpectedResponseError(
+                        "the registry %s listed %s in %s; the referrers list cannot be trusted."
+                        % (self.config.registry, problem, what)
+                    )
+                descriptors.append(item)
+
+        if not self._read_pages(path, repository, what, collect, headers=headers):
+            return None
         return descriptors
 
     def blob_exists(self, repository, digest):
         """Return True when HEAD on the blob answers 200, False on 404."""
-        response = self.request("HEAD", "/v2/%s/blobs/%s" % (repository, digest), repository)
+        digest = _checked_digest(digest, "check a blob in %s" % repository)
+        path = "/v2/%s/blobs/%s" % (repository, digest)
+        response = self.request("HEAD", path, repository)
         if response.status == 200:
             return True
         if response.status == 404:
@@ -520,14 +582,16 @@ class RegistryClient(object):
 
     def delete_blob(self, repository, digest):
         """Delete the blob ``digest``; return True if deleted, False if already absent."""
-        return self._delete("/v2/%s/blobs/%s" % (repository, digest), repository, "blob", digest)
+        digest = _checked_digest(digest, "delete a blob in %s" % repository)
+        path = "/v2/%s/blobs/%s" % (repository, digest)
+        return self._delete(path, repository, "blob", digest)
 
     def _delete(self, path, repository, kind, digest):
         response = self.request("DELETE", path, repository)
         if response.status in (200, 202, 204):
             return True
         if response.status == 404:
-            return False
+            return self._retried_delete_done(response, "%s %s" % (kind, digest), repository)
         if response.status == 405:
             raise DeletionDisabledError(
                 "the registry %s refused to delete %s %s in %s with HTTP 405: deletion is "
@@ -536,6 +600,73 @@ class RegistryClient(object):
                 status=405, codes=response.error_codes(),
             )
         raise self._response_error(response, "delete %s %s in %s" % (kind, digest, repository))
+
+    def _retried_delete_done(self, response, target, repository):
+        """Return whether a DELETE that answered 404 deleted ``target`` in this run.
+
+        Callers resolve the target before they delete it. When the DELETE was sent again
+        after a 5xx, a 429 or a closed connection, the earlier attempt most likely
+        deleted it, so the 404 counts as this run's delete (True). Without a retry, the
+        404 means another client deleted it first (False).
+        """
+        if not response.retried:
+            return False
+        self._warn(
+            "DELETE %s answered 404 after a retry: the earlier attempt most likely deleted %s "
+            "from %s, so it counts as deleted by this task." % (urlsplit(response.url).path, target, repository)
+        )
+        return True
+
+    def _read_pages(self, path, repository, what, collect, headers=None):
+        """Read every page of a paginated list, calling ``collect(document, response)`` for each.
+
+        Returns False when the first page is a 404, True otherwise. Raises
+        UnexpectedResponseError for anything that would make the list incomplete: a
+        status other than 200 (a 404 included) after the first page, a body over the
+        size limit or not a JSON object, a Link the client cannot follow, a page that
+        links back to an earlier one, or more than MAX_LIST_PAGES pages.
+        """
+        seen_pages = set()
+        while path is not None:
+            if path in seen_pages:
+                raise UnexpectedResponseError(
+                    "the registry %s linked %s back to a page it already sent (%s)."
+                    % (self.config.registry, what, echo(path))
+                )
+            if len(seen_pages) >= MAX_LIST_PAGES:
+                raise UnexpectedResponseError(
+                    "the registry %s sent more than %d pages of %s; the client stops there, "
+                    "taking the Link headers for a loop." % (self.config.registry, MAX_LIST_PAGES, what)
+                )
+            first = not seen_pages
+            seen_pages.add(path)
+            response = self.request("GET", path, repository, headers=headers, body_limit=MANIFEST_BODY_LIMIT)
+            if response.status == 404 and first:
+                return False
+            if response.status != 200:
+                operation = "read %s" % what if first else "read page %d of %s" % (len(seen_pages), what)
+                raise self._response_error(response, operation)
+            if response.truncated:
+                raise UnexpectedResponseError(
+                    "page %d of %s from the registry %s is larger than %d bytes; it is not read."
+                    % (len(seen_pages), what, self.config.registry, MANIFEST_BODY_LIMIT)
+                )
+            document = _json_object(response.body)
+            if document is None:
+                raise UnexpectedResponseError(
+                    "the registry %s sent page %d of %s that is not a JSON object: %s."
+                    % (self.config.registry, len(seen_pages), what, self._describe(response))
+                )
+            collect(document, response)
+            try:
+                path = _next_page(response.headers.get("Link"), response.url, self.base_url)
+            except ValueError as error:
+                raise UnexpectedResponseError(
+                    "the registry %s sent a Link to the next page of %s that the client does not "
+                    "follow: %s. Without that page the list would be incomplete."
+                    % (self.config.registry, what, error)
+                )
+        return True
 
     def _response_error(self, response, operation):
         return UnexpectedResponseError(
@@ -547,7 +678,7 @@ class RegistryClient(object):
 
     def _describe(self, response):
         """Return ``response.describe()`` with known secrets masked, because servers may echo headers."""
-        return self.redact(response.describe())
+        return response.describe(self.redact)
 
     # Requests with auth ---------------------------------------------------------------
 
@@ -559,13 +690,19 @@ class RegistryClient(object):
         token that already asked for the needed actions is refused. Raises
         AuthenticationError when the auth flow does not finish within MAX_AUTH_ROUNDS.
         """
-        url = urljoin(self.base_url, path)
+        try:
+            url = _checked_url(urljoin(self.base_url, path))
+        except ValueError as error:
+            raise UnexpectedResponseError(
+                "cannot send %s to %s on %s: %s." % (method, echo(_strip_query(path)), self.config.registry, error)
+            )
         actions = METHOD_ACTIONS.get(method, ("pull",))
         # Tokens whose serial is at least this one were fetched during this request.
         first_serial = self._token_serial
         redirects = 0
         auth_rounds = 0
         rechallenged = False
+        retried = False
         while True:
             origin = _origin(url)
             auth_header, token = self._authorization_for(origin, repository, actions)
@@ -573,17 +710,12 @@ class RegistryClient(object):
             if auth_header:
                 request_headers["Authorization"] = auth_header
             response = self._send(method, url, request_headers, data, body_limit)
+            retried = retried or response.retried
+            self._note_first_response(response)
 
             if response.status in REDIRECT_STATUSES and response.headers.get("Location"):
+                url = self._redirect_target(response, redirects)
                 redirects += 1
-                if redirects > MAX_REDIRECTS:
-                    raise UnexpectedResponseError(
-                        "the registry %s redirected %s %s more than %d times."
-                        % (self.config.registry, method, path, MAX_REDIRECTS)
-                    )
-                url = urljoin(url, response.headers["Location"])
-                if response.status == 303:
-                    method = "GET"
                 continue
 
             if not _is_auth_failure(response, auth_header):
@@ -597,7 +729,7 @@ class RegistryClient(object):
                     self.redact(
                         "authentication with %s failed after %d attempts for %s %s. The last "
                         "response was %s with WWW-Authenticate %r."
-                        % (self.config.registry, MAX_AUTH_ROUNDS, method, path, response.describe(),
+                        % (self.config.registry, MAX_AUTH_ROUNDS, method, path, self._describe(response),
                            response.headers.get("WWW-Authenticate", ""))
                     ),
                     status=response.status,
@@ -619,7 +751,54 @@ class RegistryClient(object):
                    repository, self._describe(response)),
                 status=403, codes=response.error_codes(),
             )
+        response.retried = retried
         return response
+
+    def _redirect_target(self, response, redirects):
+        """Return the URL a GET or HEAD redirect leads to, or raise UnexpectedResponseError.
+
+        Any other method is never redirected: the registry would choose what a DELETE
+        or PUT acts on, while the module reports the resource it named.
+        """
+        location = response.headers["Location"]
+        method = response.method
+        path = urlsplit(response.url).path
+        if method not in REDIRECT_METHODS:
+            raise UnexpectedResponseError(
+                "the registry %s answered %s %s with HTTP %d and a redirect to %s. The client "
+                "follows redirects only for GET and HEAD, so the %s was not sent there."
+                % (self.config.registry, method, path, response.status, echo(_strip_query(location)), method),
+                status=response.status,
+            )
+        if redirects >= MAX_REDIRECTS:
+            raise UnexpectedResponseError(
+                "the registry %s redirected %s %s more than %d times."
+                % (self.config.registry, method, path, MAX_REDIRECTS),
+                status=response.status,
+            )
+        try:
+            return _checked_url(urljoin(response.url, location))
+        except ValueError as error:
+            raise UnexpectedResponseError(
+                "the registry %s redirected %s %s to %s, which the client cannot follow: %s."
+                % (self.config.registry, method, path, echo(_strip_query(location)), error),
+                status=response.status,
+            )
+
+    def _note_first_response(self, response):
+        """Add a plain_http hint to the first answer of the run when it looks like a TLS port.
+
+        A TLS server that receives plain HTTP answers 400 without an OCI error body. The
+        hint rests on the status and the missing error codes, never on the message text.
+        """
+        if self._answered:
+            return
+        self._answered = True
+        if self.config.plain_http and response.status == 400 and not response.error_codes():
+            response.hint = (
+                "plain_http is true: if the registry serves HTTPS on this port, it answers plain "
+                "HTTP requests with 400; then set plain_http to false"
+            )
 
     def _who(self):
         return repr(self.config.username) if self.config.username else "(anonymous)"
@@ -859,17 +1038,29 @@ class RegistryClient(object):
                 "the token service %s answered without a 'token' or 'access_token' field."
                 % _strip_query(realm)
             )
+        if not _BEARER_TOKEN_RE.fullmatch(value):
+            # The value is not shown: it is a credential, even when malformed.
+            raise AuthenticationError(
+                "the token service %s issued a token that is not a valid bearer token (RFC 6750 "
+                "allows letters, digits and -._~+/, then '=' padding); it was not used."
+                % _strip_query(realm)
+            )
         return value, _token_lifetime(document.get("expires_in"))
 
     def _check_realm(self, realm, origin):
         """Raise AuthenticationError before any request when ``realm`` is unsafe to ask."""
         reason = unsafe_realm_reason(realm, origin)
+        if reason is None:
+            try:
+                _checked_url(realm)
+            except ValueError as error:
+                reason = str(error)
         if reason is not None:
             raise AuthenticationError(
                 self.redact(
-                    "the registry %s named the token realm %r, which the client does not "
+                    "the registry %s named the token realm %s, which the client does not "
                     "contact because %s; no credentials were sent."
-                    % (self.config.registry, _strip_query(realm), reason)
+                    % (self.config.registry, echo(_strip_query(realm)), reason)
                 )
             )
 
@@ -908,6 +1099,7 @@ class RegistryClient(object):
                 delay = self._backoff(attempt)
             else:
                 self.stats.record(method, response.status, token=token)
+                response.retried = attempt > 0
                 if response.status not in RETRY_STATUSES:
                     return response
                 if not idempotent:
@@ -940,6 +1132,7 @@ class RegistryClient(object):
 
     def _send_once(self, method, url, headers, data, body_limit):
         config = self.config
+        path = urlsplit(url).path
         verify = config.ca_path if (config.validate_certs and config.ca_path) else config.validate_certs
         cert = None
         if config.client_cert:
@@ -949,6 +1142,7 @@ class RegistryClient(object):
                 # With validate_certs=false the module already warns once; urllib3 would
                 # otherwise print InsecureRequestWarning to stderr for every request.
                 warnings.simplefilter("ignore", InsecureRequestWarning)
+                # NOTE: the timeout bounds each read, so headers that trickle in slowly are not cut off.
                 raw = self._session.request(
                     method, url, headers=headers, data=data, timeout=config.timeout,
                     allow_redirects=False, stream=True, verify=verify, cert=cert,
@@ -959,20 +1153,45 @@ class RegistryClient(object):
         except requests.exceptions.Timeout:
             raise RequestTimeoutError(
                 "%s %s timed out: no answer from %s within %s seconds (the timeout option)."
-                % (method, urlsplit(url).path, _origin(url), config.timeout)
+                % (method, path, _origin(url), config.timeout)
             )
         except requests.exceptions.ConnectionError as error:
             if _find_cause(error, (ConnectionResetError, BrokenPipeError)) is not None or \
                     _is_remote_disconnect(error):
                 raise _RetryableConnectionError(_short_reason(error))
+            invalid = _find_cause(error, (HTTPException,))
+            if invalid is not None:
+                raise ConnectionFailedError(
+                    "the answer from %s to %s %s is not valid HTTP: %s."
+                    % (_origin(url), method, path, echo(str(invalid)))
+                )
             raise ConnectionFailedError(
                 "cannot connect to %s: %s. Check the registry host and port, and that the "
                 "registry is running." % (_origin(url), _short_reason(error))
             )
         except (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema) as error:
             raise ConnectionFailedError("invalid URL %r: %s" % (url, error))
+        except (ValueError, requests.exceptions.RequestException) as error:
+            # A header value HTTP does not allow (CR, LF, non-latin-1 text) ends here. The
+            # error text may quote that value, which can be a credential: only its type is shown.
+            raise RegistryError(
+                "%s %s to %s was not sent: the request could not be built (%s)."
+                % (method, path, _origin(url), type(error).__name__)
+            )
+        except OSError as error:
+            # requests raises a plain OSError when ca_path, client_cert or client_key cannot be read.
+            raise ConnectionFailedError(
+                "%s %s to %s was not sent: %s." % (method, path, _origin(url), error.strerror or error)
+            )
+        deadline = self._clock() + BODY_TIME_FACTOR * config.timeout
         try:
-            body, truncated = _read_limited(raw, 0 if method == "HEAD" else body_limit)
+            body, truncated = _read_limited(raw, 0 if method == "HEAD" else body_limit, deadline, self._clock)
+        except _BodyTooSlow:
+            raise RequestTimeoutError(
+                "%s %s timed out: the body from %s did not arrive within %s seconds (%d times the "
+                "timeout option)." % (method, path, _origin(url), BODY_TIME_FACTOR * config.timeout,
+                                      BODY_TIME_FACTOR)
+            )
         except requests.exceptions.ChunkedEncodingError as error:
             # The server closed the connection before the whole body arrived.
             raise _RetryableConnectionError(_short_reason(error))
@@ -980,16 +1199,16 @@ class RegistryClient(object):
             if _find_cause(error, (ReadTimeoutError,)) is not None:
                 raise RequestTimeoutError(
                     "%s %s timed out: the body from %s stopped arriving for %s seconds (the "
-                    "timeout option)." % (method, urlsplit(url).path, _origin(url), config.timeout)
+                    "timeout option)." % (method, path, _origin(url), config.timeout)
                 )
             raise ConnectionFailedError(
                 "reading the answer to %s %s from %s failed: %s"
-                % (method, urlsplit(url).path, _origin(url), _short_reason(error))
+                % (method, path, _origin(url), _short_reason(error))
             )
         except requests.exceptions.RequestException as error:
             raise ConnectionFailedError(
                 "reading the answer to %s %s from %s failed: %s"
-                % (method, urlsplit(url).path, _origin(url), _short_reason(error))
+                % (method, path, _origin(url), _short_reason(error))
             )
         finally:
             raw.close()
@@ -1010,7 +1229,8 @@ class RegistryClient(object):
 
     def _backoff(self, attempt):
         """Exponential backoff with full jitter."""
-        return random.uniform(0, min(BACKOFF_MAX, BACKOFF_BASE * (2 ** attempt)))
+        # The exponent is capped: 2 ** 1024 would not fit in a float, and the cap is reached long before.
+        return random.uniform(0, min(BACKOFF_MAX, BACKOFF_BASE * (2 ** min(attempt, 16))))
 
     def _warn_plain_credentials(self, url, headers):
         if self._warned_plain_credentials or "Authorization" not in headers:
@@ -1043,6 +1263,17 @@ class RegistryClient(object):
         self._session.close()
 
 
+if requests is not None:
+    class _Session(requests.Session):
+        """A requests Session that leaves redirects to RegistryClient entirely."""
+
+        def get_redirect_target(self, resp):
+            # requests would parse the Location of every 3xx even with allow_redirects
+            # off, and raise ValueError for one such as "http://[::1". The client checks
+            # and follows Location itself (RegistryClient._redirect_target).
+            return None
+
+
 class _RetryableConnectionError(Exception):
     def __init__(self, reason):
         super().__init__(reason)
@@ -1050,12 +1281,103 @@ class _RetryableConnectionError(Exception):
 
 
 def _origin(url):
+    """Return ``scheme://host:port`` of ``url``; raises ValueError for a port out of range."""
     parts = urlsplit(url)
     port = parts.port or (443 if parts.scheme == "https" else 80)
     host = parts.hostname or ""
     if ":" in host:
         host = "[%s]" % host
     return "%s://%s:%d" % (parts.scheme, host, port)
+
+
+def _checked_url(url):
+    """Return ``url`` when it is an http or https URL with a host and a valid port.
+
+    Raises ValueError with the reason otherwise, such as for ``ftp:`` URLs, port 99999
+    or an unclosed IPv6 bracket.
+    """
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https"):
+        raise ValueError("its scheme is %s, not http or https" % echo(parts.scheme))
+    if not parts.hostname:
+        raise ValueError("it names no host")
+    try:
+        port = parts.port
+    except ValueError:
+        port = 0
+    if port == 0:
+        raise ValueError("its port is not a number from 1 to 65535")
+    return url
+
+
+def _checked_digest(digest, operation):
+    """Return ``digest`` if it is valid, else raise InvalidInputError naming it.
+
+    Digests go into URL paths, and some come from registry answers: a value such as
+    ``../../other/manifests/<digest>`` must never reach a request.
+    """
+    if not isinstance(digest, str):
+        raise InvalidInputError("cannot %s: the digest %s is not a string. Nothing was sent."
+                                % (operation, echo(digest)))
+    try:
+        return validate_digest(digest)
+    except InvalidInputError as error:
+        raise InvalidInputError("cannot %s: %s Nothing was sent." % (operation, error.msg))
+
+
+def _checked_reference(reference, operation):
+    """Return ``reference`` if it is a valid digest (it has a colon) or tag, else raise InvalidInputError."""
+    if isinstance(reference, str) and ":" in reference:
+        return _checked_digest(reference, operation)
+    if not isinstance(reference, str):
+        raise InvalidInputError("cannot %s: the reference %s is not a string. Nothing was sent."
+                                % (operation, echo(reference)))
+    try:
+        return validate_tag(reference)
+    except InvalidInputError as error:
+        raise InvalidInputError("cannot %s: %s Nothing was sent." % (operation, error.msg))
+
+
+def _reference_algorithm(reference):
+    """Return the digest algorithm of a digest reference, sha256 for a tag."""
+    return digest_algorithm(reference) if ":" in reference else "sha256"
+
+
+def _is_valid_tag(tag):
+    try:
+        validate_tag(tag)
+    except InvalidInputError:
+        return False
+    return True
+
+
+def _is_valid_digest(digest):
+    try:
+        validate_digest(digest)
+    except InvalidInputError:
+        return False
+    return True
+
+
+def _descriptor_problem(item):
+    """Return what makes ``item`` unusable as a descriptor, or None when it has a valid digest."""
+    if not isinstance(item, dict):
+        return "the entry %s, which is not a JSON object" % echo(item)
+    digest = item.get("digest")
+    if not isinstance(digest, str):
+        return "an entry whose digest is %s, not a string" % echo(digest)
+    if not _is_valid_digest(digest):
+        return "the invalid digest %s" % echo(digest)
+    return None
+
+
+def _json_object(body):
+    """Return the JSON object in ``body``, or None when it is not one."""
+    try:
+        document = json.loads(body.decode("utf-8"))
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return document if isinstance(document, dict) else None
 
 
 def _strip_query(url):
@@ -1104,11 +1426,8 @@ def _usable_digest(header_value, algorithm):
 
 def _body_media_type(body):
     """Return the ``mediaType`` field of a JSON manifest body, or None."""
-    try:
-        document = json.loads(body.decode("utf-8"))
-    except (ValueError, UnicodeDecodeError):
-        return None
-    media_type = document.get("mediaType") if isinstance(document, dict) else None
+    document = _json_object(body)
+    media_type = document.get("mediaType") if document is not None else None
     return _media_type(media_type) if isinstance(media_type, str) else None
 
 
@@ -1161,18 +1480,55 @@ def _is_auth_failure_400(response):
     return not codes or any(code in ("UNAUTHORIZED", "DENIED") for code in codes)
 
 
-def _read_limited(raw, limit):
-    """Read at most ``limit`` bytes of the body; return ``(bytes, truncated)``."""
+class _BodyTooSlow(Exception):
+    """The body did not arrive before the deadline of _read_limited."""
+
+
+def _read_limited(raw, limit, deadline=None, clock=time.monotonic):
+    """Read at most ``limit`` bytes of the body; return ``(bytes, truncated)``.
+
+    Raises _BodyTooSlow when ``clock()`` passes ``deadline`` before the body is complete.
+    """
     if limit <= 0:
         return b"", False
     chunks = []
     size = 0
-    for chunk in raw.iter_content(chunk_size=65536):
+    for chunk in _body_chunks(raw):
         chunks.append(chunk)
         size += len(chunk)
         if size > limit:
             return b"".join(chunks)[:limit], True
+        if deadline is not None and clock() > deadline:
+            raise _BodyTooSlow()
     return b"".join(chunks), False
+
+
+def _body_chunks(raw):
+    """Yield the decoded body of a streamed requests Response as it arrives.
+
+    urllib3 2 offers ``read1``, which returns after one read from the socket, so the
+    caller checks its deadline even when the server sends a byte at a time. urllib3 1
+    lacks it and delivers a chunk only after 64 KiB or at the end of the body. Errors
+    are mapped to the requests exceptions that ``iter_content`` raises.
+    """
+    read1 = getattr(raw.raw, "read1", None)
+    if read1 is None:
+        yield from raw.iter_content(chunk_size=BODY_CHUNK_SIZE)
+        return
+    try:
+        while True:
+            chunk = read1(BODY_CHUNK_SIZE, decode_content=True)
+            if not chunk:
+                return
+            yield chunk
+    except ProtocolError as error:
+        raise requests.exceptions.ChunkedEncodingError(error)
+    except DecodeError as error:
+        raise requests.exceptions.ContentDecodingError(error)
+    except ReadTimeoutError as error:
+        raise requests.exceptions.ConnectionError(error)
+    except Urllib3SSLError as error:
+        raise requests.exceptions.SSLError(error)
 
 
 def _find_cause(error, types):
@@ -1215,8 +1571,9 @@ def _short_reason(error):
 def _next_page(link_header, current_url, base_url):
     """Return the path of the ``rel="next"`` target of a Link header, or None.
 
-    Distribution sends ``</v2/<name>/tags/list?last=x&n=y>; rel="next"``; an absolute
-    URL on another origin is not followed.
+    Distribution sends ``</v2/<name>/tags/list?last=x&n=y>; rel="next"``. Raises
+    ValueError with the reason when the target is not a usable URL or lies on another
+    origin than ``base_url``; the caller must not treat the list as complete then.
     """
     if not link_header:
         return None
@@ -1228,9 +1585,13 @@ def _next_page(link_header, current_url, base_url):
         relations = [item.strip() for item in params.split(";") if item.strip()]
         if not any(item.replace(" ", "").lower() in ('rel="next"', "rel=next") for item in relations):
             continue
-        absolute = urljoin(current_url, target)
+        try:
+            absolute = _checked_url(urljoin(current_url, target))
+        except ValueError as error:
+            raise ValueError("%s is not a usable URL (%s)" % (echo(target), error))
         if _origin(absolute) != _origin(base_url):
-            return None
+            raise ValueError("%s is on %s, not on the registry's origin %s"
+                             % (echo(_strip_query(absolute)), _origin(absolute), _origin(base_url)))
         parts = urlsplit(absolute)
         return parts.path + ("?" + parts.query if parts.query else "")
     return None

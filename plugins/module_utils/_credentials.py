@@ -31,6 +31,7 @@ import binascii
 import json
 import os
 import re
+import stat
 import subprocess
 from collections import namedtuple
 
@@ -38,6 +39,10 @@ DOCKER_HUB_KEY = "https://index.docker.io/v1/"
 """The key docker stores Docker Hub credentials under, and the URL its helpers receive."""
 
 DOCKER_HUB_HOSTS = frozenset(("docker.io", "index.docker.io", "registry-1.docker.io"))
+
+AUTH_FILE_MAX_SIZE = 1024 * 1024
+"""Maximum size of an auth file in bytes. A real one has a few entries, and the limit
+keeps a wrong path (a device such as /dev/zero, a log file) from filling the memory."""
 
 HELPER_PREFIX = "docker-credential-"
 HELPER_TIMEOUT = 30.0
@@ -231,16 +236,33 @@ class _Lookup(object):
 
 
 def _read_auth_file(path, warn, explicit):
-    """Return the JSON object in ``path``, or None when it is missing or unusable."""
+    """Return the JSON object in ``path``, or None when it is missing or unusable.
+
+    Only a regular file of at most AUTH_FILE_MAX_SIZE bytes is read.
+    """
     try:
-        with open(path, "rb") as handle:
-            raw = handle.read()
+        # O_NONBLOCK keeps the open of a FIFO from waiting for a writer. It has no effect
+        # on a regular file.
+        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except (FileNotFoundError, NotADirectoryError):
         if explicit:
             warn("config_path %s does not exist; looking for credentials in the default files." % path)
         return None
     except OSError as error:
         warn("Skipping the auth file %s: it cannot be read (%s)." % (path, error.strerror or error))
+        return None
+    try:
+        if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+            warn("Skipping the auth file %s: it is not a regular file." % path)
+            return None
+        raw = _read_at_most(descriptor, AUTH_FILE_MAX_SIZE + 1)
+    except OSError as error:
+        warn("Skipping the auth file %s: it cannot be read (%s)." % (path, error.strerror or error))
+        return None
+    finally:
+        os.close(descriptor)
+    if len(raw) > AUTH_FILE_MAX_SIZE:
+        warn("Skipping the auth file %s: it is larger than %d bytes." % (path, AUTH_FILE_MAX_SIZE))
         return None
     try:
         document = json.loads(raw.decode("utf-8"))
@@ -256,6 +278,19 @@ def _read_auth_file(path, warn, explicit):
         warn("Skipping the auth file %s: expected a JSON object at the top level." % path)
         return None
     return document
+
+
+def _read_at_most(descriptor, size):
+    """Read from ``descriptor`` until the end of the file or ``size`` bytes."""
+    chunks = []
+    remaining = size
+    while remaining > 0:
+        chunk = os.read(descriptor, remaining)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        remaining -= len(chunk)
+    return b"".join(chunks)
 
 
 def _mapping_field(document, field, path, warn):

@@ -54,3 +54,21 @@ class DeletionDisabledError(RegistryError):
 
 class UnexpectedResponseError(RegistryError):
     """The registry answered with a status the operation does not handle."""
+
+
+ECHO_LIMIT = 100
+"""Characters of an offending value that a message repeats; the rest is left out."""
+
+
+def echo(value):
+    """Return ``value`` for a message: a string quoted, anything else as its repr.
+
+    A text longer than ECHO_LIMIT characters is cut, ends with ``...`` and states its
+    full length, so a megabyte of input or of a registry answer never lands in a
+    message whole.
+    """
+    text = value if isinstance(value, str) else repr(value)
+    quote = repr if isinstance(value, str) else str
+    if len(text) <= ECHO_LIMIT:
+        return quote(text)
+    return "%s... (%d characters)" % (quote(text[:ECHO_LIMIT]), len(text))

@@ -9,6 +9,10 @@
 
 from __future__ import annotations
 
+import math
+import os
+import ssl
+import stat
 import traceback
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
@@ -25,6 +29,44 @@ except ImportError:
     REQUESTS_IMPORT_ERROR = traceback.format_exc()
 else:
     REQUESTS_IMPORT_ERROR = None
+
+# Upper bounds of the time options, stated in the doc fragments. They keep a typo such as
+# 1e300 from reaching the socket layer, which cannot represent it, and from pausing a
+# play for what amounts to ever.
+MAX_TIMEOUT = 3600.0
+MAX_RETRY_MAX_TIME = 86400.0
+
+
+def check_readable_file(option, path, directory_allowed=False):
+    """Raise RegistryError naming ``option`` unless ``path`` is a readable regular file.
+
+    With ``directory_allowed``, a directory passes too (requests takes a directory of
+    hashed CA certificates for ``ca_path``). Devices and FIFOs are rejected before any
+    read, because reading them could block or never end.
+    """
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        raise RegistryError("%s %s does not exist." % (option, path))
+    except OSError as error:
+        raise RegistryError("%s %s cannot be read (%s)." % (option, path, error.strerror or error))
+    if directory_allowed and stat.S_ISDIR(mode):
+        return
+    if not stat.S_ISREG(mode):
+        raise RegistryError("%s %s is not a regular file." % (option, path))
+    if not os.access(path, os.R_OK):
+        raise RegistryError("%s %s cannot be read (permission denied)." % (option, path))
+
+
+def check_ca_bundle(path):
+    """Raise RegistryError naming ca_path unless ``path`` contains at least one PEM certificate."""
+    try:
+        ssl.create_default_context(cafile=path)
+    except (ssl.SSLError, ValueError, OSError) as error:
+        raise RegistryError(
+            "ca_path %s contains no valid PEM certificate (%s): set it to the PEM file with "
+            "the CA certificates that signed the registry's certificate." % (path, getattr(error, "reason", None) or error)
+        )
 
 
 class RegistryModule(object):
@@ -56,8 +98,19 @@ class RegistryModule(object):
             raise RegistryError("client_key is set without client_cert: set both, or neither.")
         if params["retries"] < 0:
             raise RegistryError("retries is %d: set 0 or more." % params["retries"])
-        if params["timeout"] <= 0:
-            raise RegistryError("timeout is %s: set a number of seconds above 0." % params["timeout"])
+        timeout = params["timeout"]
+        if not (math.isfinite(timeout) and 0 < timeout <= MAX_TIMEOUT):
+            raise RegistryError("timeout is %s: set a number of seconds above 0 and at most %d."
+                                % (timeout, MAX_TIMEOUT))
+        retry_max_time = params["retry_max_time"]
+        if not (math.isfinite(retry_max_time) and 0 <= retry_max_time <= MAX_RETRY_MAX_TIME):
+            raise RegistryError("retry_max_time is %s: set a number of seconds from 0 to %d."
+                                % (retry_max_time, MAX_RETRY_MAX_TIME))
+        for option in ("ca_path", "client_cert", "client_key"):
+            if params[option]:
+                check_readable_file(option, params[option], directory_allowed=option == "ca_path")
+        if params["ca_path"] and os.path.isfile(params["ca_path"]):
+            check_ca_bundle(params["ca_path"])
         if bool(params["username"]) != bool(params["password"]):
             raise RegistryError("username and password go together: set both, or neither.")
         if not params["validate_certs"] and not params["plain_http"]:

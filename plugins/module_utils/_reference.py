@@ -17,7 +17,7 @@ from __future__ import annotations
 import ipaddress
 import re
 
-from ansible_collections.oci.registry.plugins.module_utils._errors import InvalidInputError
+from ansible_collections.oci.registry.plugins.module_utils._errors import InvalidInputError, echo
 
 # Every pattern is applied with fullmatch: "$" would also accept a trailing newline.
 _PATH_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
@@ -42,8 +42,8 @@ def validate_repository(name):
         )
     if len(name) > REPOSITORY_MAX_LENGTH:
         raise InvalidInputError(
-            "repository %r is %d characters long: the maximum is %d."
-            % (name, len(name), REPOSITORY_MAX_LENGTH)
+            "repository %s is %d characters long: the maximum is %d."
+            % (echo(name), len(name), REPOSITORY_MAX_LENGTH)
         )
     if not _REPOSITORY_RE.fullmatch(name):
         hint = ""
@@ -52,9 +52,9 @@ def validate_repository(name):
         elif name != name.lower():
             hint = " Repository names must be lowercase."
         raise InvalidInputError(
-            "repository %r is invalid: expected lowercase path components of letters and "
+            "repository %s is invalid: expected lowercase path components of letters and "
             "digits, joined by '/' and separated inside by '.', '_', '__' or '-' "
-            "(for example 'team/app').%s" % (name, hint)
+            "(for example 'team/app').%s" % (echo(name), hint)
         )
     return name
 
@@ -65,8 +65,8 @@ def validate_tag(tag):
         raise InvalidInputError("tag is empty: give a tag such as 'v1.2.0'.")
     if not _TAG_RE.fullmatch(tag):
         raise InvalidInputError(
-            "tag %r is invalid: expected 1 to 128 characters of letters, digits, '_', '.' "
-            "and '-', not starting with '.' or '-'." % (tag,)
+            "tag %s is invalid: expected 1 to 128 characters of letters, digits, '_', '.' "
+            "and '-', not starting with '.' or '-'." % echo(tag)
         )
     return tag
 
@@ -78,20 +78,20 @@ def validate_digest(digest):
     match = _DIGEST_RE.fullmatch(digest)
     if not match:
         raise InvalidInputError(
-            "digest %r is invalid: expected '<algorithm>:<hex>', for example "
-            "'sha256:' followed by 64 lowercase hex digits." % (digest,)
+            "digest %s is invalid: expected '<algorithm>:<hex>', for example "
+            "'sha256:' followed by 64 lowercase hex digits." % echo(digest)
         )
     algorithm, encoded = match.groups()
     if algorithm not in DIGEST_HEX_LENGTHS:
         raise InvalidInputError(
-            "digest %r uses the unsupported algorithm %r: use one of %s."
-            % (digest, algorithm, ", ".join(sorted(DIGEST_HEX_LENGTHS)))
+            "digest %s uses the unsupported algorithm %s: use one of %s."
+            % (echo(digest), echo(algorithm), ", ".join(sorted(DIGEST_HEX_LENGTHS)))
         )
     expected_length = DIGEST_HEX_LENGTHS[algorithm]
     if len(encoded) != expected_length or not _HEX_RE.fullmatch(encoded):
         raise InvalidInputError(
-            "digest %r is invalid: %s digests have exactly %d lowercase hex digits after "
-            "'%s:'." % (digest, algorithm, expected_length, algorithm)
+            "digest %s is invalid: %s digests have exactly %d lowercase hex digits after "
+            "'%s:'." % (echo(digest), algorithm, expected_length, algorithm)
         )
     return digest
 
@@ -113,25 +113,25 @@ def validate_registry(registry):
         )
     if "://" in registry:
         raise InvalidInputError(
-            "registry %r has a scheme: give only host[:port], for example %r, and set "
+            "registry %s has a scheme: give only host[:port], for example %s, and set "
             "plain_http=true for a registry without TLS."
-            % (registry, registry.split("://", 1)[1].split("/", 1)[0])
+            % (echo(registry), echo(registry.split("://", 1)[1].split("/", 1)[0]))
         )
     if "/" in registry or "@" in registry or "?" in registry or "#" in registry:
         raise InvalidInputError(
-            "registry %r has a path or user part: give only host[:port], for example %r."
-            % (registry, registry.split("/", 1)[0].split("@")[-1])
+            "registry %s has a path or user part: give only host[:port], for example %s."
+            % (echo(registry), echo(registry.split("/", 1)[0].split("@")[-1]))
         )
     host, port = split_host_port(registry)
     if port is not None and not (_PORT_RE.fullmatch(port) and 0 < int(port) < 65536):
         raise InvalidInputError(
-            "registry %r has an invalid port %r: expected a number from 1 to 65535."
-            % (registry, port)
+            "registry %s has an invalid port %s: expected a number from 1 to 65535."
+            % (echo(registry), echo(port))
         )
     if not _is_valid_host(host):
         raise InvalidInputError(
-            "registry %r has an invalid host %r: expected a DNS name, an IPv4 address or "
-            "an IPv6 address in brackets." % (registry, host)
+            "registry %s has an invalid host %s: expected a DNS name, an IPv4 address or "
+            "an IPv6 address in brackets." % (echo(registry), echo(host))
         )
     return registry
 

@@ -32,15 +32,17 @@ class Reply(object):
     ``reset`` closes the connection with a TCP RST instead of responding, ``stall``
     reads the request and never responds. ``cut`` sends the headers and only that many
     body bytes, then resets the connection, or with ``stall`` waits without sending more.
+    ``drip`` sends the body one byte at a time, that many seconds apart.
     """
 
-    def __init__(self, status=200, headers=(), body=b"", reset=False, stall=False, cut=None):
+    def __init__(self, status=200, headers=(), body=b"", reset=False, stall=False, cut=None, drip=None):
         self.status = status
         self.headers = list(headers.items()) if isinstance(headers, dict) else list(headers)
         self.body = body.encode("utf-8") if isinstance(body, str) else body
         self.reset = reset
         self.stall = stall
         self.cut = cut
+        self.drip = drip
 
 
 def json_reply(document, status=200, headers=()):
@@ -146,6 +148,14 @@ class _Handler(BaseHTTPRequestHandler):
         if self.command == "HEAD":
             return
 
+        if reply.drip is not None:
+            for index in range(len(reply.body)):
+                self.wfile.write(reply.body[index:index + 1])
+                self.wfile.flush()
+                if fake.stopping.wait(reply.drip):
+                    break
+            self.close_connection = True
+            return
         if reply.cut is not None:
             self.wfile.write(reply.body[:reply.cut])
             if reply.stall:

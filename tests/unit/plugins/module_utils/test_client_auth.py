@@ -212,6 +212,55 @@ def test_client_token_unusable_answer(registry, make_client, document, body):
     assert len(registry.requests) == 2
 
 
+@pytest.mark.parametrize("token", [
+    "Secret-Token-1\r\nX-Injected: 1",
+    "Secret-Token-1\n",
+    " Secret-Token-1",
+    "Secret\x01Token-1",
+    "Secret-T\u00f6ken-1\u20ac",
+    "Secret=Token-1",
+], ids=["crlf", "trailing_newline", "leading_space", "control", "not_ascii", "inner_padding"])
+def test_client_token_invalid_characters(registry, make_client, token):
+    registry.script("GET", TOKEN_PATH, json_reply({"token": token}))
+    registry.script("HEAD", TAG_PATH, challenge('Bearer realm="%s"' % registry.url(TOKEN_PATH)))
+    client = make_client(registry)
+
+    with pytest.raises(AuthenticationError) as raised:
+        client.resolve_manifest("team/app", "v1")
+
+    assert raised.value.msg == (
+        "the token service %s issued a token that is not a valid bearer token (RFC 6750 allows "
+        "letters, digits and -._~+/, then '=' padding); it was not used." % registry.url(TOKEN_PATH)
+    )
+    assert methods_and_paths(registry) == [("HEAD", TAG_PATH), ("GET", TOKEN_PATH)]
+
+
+def test_client_challenge_realm_bad_port(registry, make_client):
+    registry.script("HEAD", TAG_PATH, challenge('Bearer realm="http://127.0.0.1:99999/token"'))
+    client = make_client(registry, username="alice", password="secret")
+
+    with pytest.raises(AuthenticationError) as raised:
+        client.resolve_manifest("team/app", "v1")
+
+    assert raised.value.msg == (
+        "the registry %s named the token realm 'http://127.0.0.1:99999/token', which the client does "
+        "not contact because its port is not a number from 1 to 65535; no credentials were sent."
+        % registry.host
+    )
+    assert methods_and_paths(registry) == [("HEAD", TAG_PATH)]
+
+
+@pytest.mark.parametrize("token", ["eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhIn0.c2ln-_", "djE6YWJj+/==", "a~b.c"],
+                         ids=["jwt", "base64", "tilde"])
+def test_client_token_valid_characters(registry, make_client, token):
+    token_auth(registry, document=lambda value: {"token": token})
+    unauthorized = challenge('Bearer realm="%s"' % registry.url(TOKEN_PATH))
+    registry.route("HEAD", TAG_PATH, only_with("Bearer " + token, FOUND, unauthorized))
+    client = make_client(registry)
+
+    assert client.resolve_manifest("team/app", "v1").digest == DIGEST
+
+
 # (expires_in value, seconds later the token is still used, seconds later it is refreshed)
 LIFETIMES = [
     ("300", 290, 296),

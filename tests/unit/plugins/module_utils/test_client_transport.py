@@ -15,6 +15,7 @@ from ansible_collections.oci.registry.plugins.module_utils import _client
 from ansible_collections.oci.registry.plugins.module_utils._errors import (
     AuthenticationError,
     ConnectionFailedError,
+    RegistryError,
     RequestTimeoutError,
     TLSFailedError,
     UnexpectedResponseError,
@@ -367,3 +368,94 @@ def test_client_tls_client_certificate_sent(tls_registry, make_client, tls_files
 
     assert manifest.digest == DIGEST
     assert client.stats.as_dict() == wire_stats(registry)
+
+
+# A DELETE sent again ------------------------------------------------------------------------
+
+MANIFEST_DIGEST_PATH = "/v2/team/app/manifests/" + DIGEST
+GONE = Reply(404, [("Content-Type", "application/json")], '{"errors": [{"code": "MANIFEST_UNKNOWN"}]}')
+
+# (case id, DELETE path, client call, what the warning names)
+DELETES = [
+    ("manifest", MANIFEST_DIGEST_PATH, lambda client: client.delete_manifest("team/app", DIGEST),
+     "manifest " + DIGEST),
+    ("blob", BLOB_PATH, lambda client: client.delete_blob("team/app", BLOB_DIGEST), "blob " + BLOB_DIGEST),
+    ("tag", TAG_PATH, lambda client: client.delete_tag("team/app", "v1"), "tag v1"),
+]
+
+
+@pytest.mark.parametrize("first", [Reply(503), Reply(502), Reply(504), Reply(429), Reply(reset=True)],
+                         ids=["503", "502", "504", "429", "reset"])
+@pytest.mark.parametrize("path, call, target", [case[1:] for case in DELETES], ids=[case[0] for case in DELETES])
+def test_client_delete_retried_404_counts_as_deleted(registry, make_client, fake_time, client_warnings,
+                                                     first, path, call, target):
+    registry.script("DELETE", path, first, GONE)
+    client = make_client(registry)
+
+    assert call(client) is True
+    assert len(registry.seen("DELETE", path)) == 2
+    assert client_warnings[-1] == (
+        "DELETE %s answered 404 after a retry: the earlier attempt most likely deleted %s from "
+        "team/app, so it counts as deleted by this task." % (path, target)
+    )
+    assert client.stats.as_dict() == wire_stats(registry, retries=1)
+
+
+def test_client_delete_404_after_challenge_not_deleted(registry, make_client, client_warnings):
+    # A 401 is answered with a token, not retried: the DELETE never reached the registry before.
+    tokens, guard = token_auth(registry)
+    registry.route("DELETE", MANIFEST_DIGEST_PATH, guard.protect("team/app", "delete", GONE))
+    client = make_client(registry)
+
+    assert client.delete_manifest("team/app", DIGEST) is False
+    assert client_warnings == []
+    assert client.stats.retries == 0
+
+
+# Answers that cannot be used ---------------------------------------------------------------
+
+def test_client_body_deadline(registry, make_client, fake_time, client_warnings):
+    registry.script("GET", BLOB_PATH, Reply(200, body=b"x" * 100, drip=0.05))
+    config = _client.ClientConfig(registry=registry.host, plain_http=True, timeout=0.2)
+    client = _client.RegistryClient(config, sleep=fake_time.sleep)
+    started = time.monotonic()
+
+    with pytest.raises(RequestTimeoutError) as raised:
+        client.get_blob("team/app", BLOB_DIGEST)
+
+    client.close()
+    assert time.monotonic() - started < 2.0
+    assert raised.value.msg == (
+        "GET %s timed out: the body from http://%s did not arrive within 0.8 seconds (4 times the "
+        "timeout option)." % (BLOB_PATH, registry.host)
+    )
+    assert len(registry.requests) == 1
+
+
+def test_client_too_many_headers(registry, make_client):
+    registry.script("HEAD", TAG_PATH, Reply(200, [("X-Header-%d" % number, "1") for number in range(150)]))
+    client = make_client(registry)
+
+    with pytest.raises(ConnectionFailedError) as raised:
+        client.resolve_manifest("team/app", "v1")
+
+    assert raised.value.msg == (
+        "the answer from http://%s to HEAD %s is not valid HTTP: 'got more than 100 headers'."
+        % (registry.host, TAG_PATH)
+    )
+
+
+@pytest.mark.parametrize("value, error", [
+    ("secret-value\r\nX-Injected: 1", "InvalidHeader"),
+    ("secret-value-\u20ac", "UnicodeEncodeError"),
+], ids=["crlf", "not_latin1"])
+def test_client_bad_header_value(registry, make_client, value, error):
+    client = make_client(registry)
+
+    with pytest.raises(RegistryError) as raised:
+        client.request("GET", BLOB_PATH, "team/app", headers={"X-Example": value})
+
+    assert raised.value.msg == (
+        "GET %s to http://%s was not sent: the request could not be built (%s)." % (BLOB_PATH, registry.host, error)
+    )
+    assert registry.requests == []

@@ -276,7 +276,40 @@ def test_find_credentials_unreadable_file_warns(tmp_path, env, lookup, warnings)
     env["REGISTRY_AUTH_FILE"] = str(directory)
 
     assert lookup() is None
-    assert warnings == ["Skipping the auth file %s: it cannot be read (Is a directory)." % directory]
+    assert warnings == ["Skipping the auth file %s: it is not a regular file." % directory]
+
+
+@pytest.mark.parametrize("special", ["fifo", "device"])
+def test_find_credentials_special_file_skipped(tmp_path, home, lookup, warnings, special):
+    # Reading a FIFO would wait for a writer, and /dev/zero would fill the memory.
+    if special == "fifo":
+        config_path = str(tmp_path / "pipe")
+        os.mkfifo(config_path)
+    else:
+        config_path = "/dev/zero"
+    path = auths_file(home / ".docker" / "config.json", REGISTRY, auth=encode_auth("alice:secret"))
+
+    assert lookup(config_path=config_path) == Credentials("alice", "secret", None, str(path))
+    assert warnings == ["Skipping the auth file %s: it is not a regular file." % config_path]
+
+
+def test_find_credentials_large_file_skipped(tmp_path, env, lookup, warnings):
+    large = tmp_path / "large.json"
+    large.write_bytes(b" " * _credentials.AUTH_FILE_MAX_SIZE + b"{}")
+    env["REGISTRY_AUTH_FILE"] = str(large)
+
+    assert lookup() is None
+    assert warnings == ["Skipping the auth file %s: it is larger than 1048576 bytes." % large]
+
+
+def test_find_credentials_file_at_size_limit_read(tmp_path, env, lookup, warnings):
+    document = json.dumps({"auths": {REGISTRY: {"auth": encode_auth("alice:secret")}}}).encode()
+    limit = tmp_path / "limit.json"
+    limit.write_bytes(document + b" " * (_credentials.AUTH_FILE_MAX_SIZE - len(document)))
+    env["REGISTRY_AUTH_FILE"] = str(limit)
+
+    assert lookup() == Credentials("alice", "secret", None, str(limit))
+    assert warnings == []
 
 
 def test_find_credentials_empty_entry_continues(tmp_path, home, env, lookup, warnings):

@@ -6,6 +6,7 @@ validate_certs) and that no password, token or encoded credential reaches the ou
 
 import base64
 import hashlib
+import json
 import os
 import subprocess
 import sys
@@ -108,6 +109,74 @@ def test_oci_manifest_not_a_manifest_nothing_deleted(registry, module_runner):
     assert "is not a manifest (the registry reports the media type %r); nothing was deleted" % content_type \
         in result["msg"]
     assert registry.seen("DELETE") == []
+
+
+def test_oci_manifest_delete_retried_404_changed(registry, module_runner):
+    # The first DELETE went through, but its answer was a 503; the retry finds nothing.
+    registry.script("HEAD", TAG_PATH, FOUND)
+    registry.script("DELETE", DIGEST_PATH, Reply(503, [("Retry-After", "0")]),
+                    oci_error(404, "MANIFEST_UNKNOWN", "manifest unknown"))
+
+    result = module_runner.run("oci_manifest", manifest_args(registry))
+
+    assert result["changed"] is True
+    assert result["digest"] == DIGEST
+    assert result["actions"][-1] == "deleted manifest %s from team/app" % DIGEST
+    assert len(registry.seen("DELETE")) == 2
+    assert result["requests"] == wire_stats(registry, retries=1)
+
+
+@pytest.mark.parametrize("status", [301, 303, 307])
+def test_oci_manifest_delete_redirect_not_followed(registry, module_runner, status):
+    victim = "/v2/victim/manifests/sha256:" + "cd" * 32
+    registry.script("HEAD", TAG_PATH, FOUND)
+    registry.script("DELETE", DIGEST_PATH, Reply(status, [("Location", victim)]))
+    registry.script("DELETE", victim, Reply(202))
+    registry.script("GET", victim, FOUND)
+
+    result = module_runner.run("oci_manifest", manifest_args(registry))
+
+    assert result["failed"] is True
+    assert result["status"] == status
+    assert "with HTTP %d and a redirect to '%s'" % (status, victim) in result["msg"]
+    assert [(request.method, request.path) for request in registry.requests] == [
+        ("HEAD", TAG_PATH), ("DELETE", DIGEST_PATH),
+    ]
+
+
+# (case id, module options, start of msg)
+NO_TRACEBACK = [
+    ("timeout_nan", {"timeout": "nan"}, "timeout is nan: "),
+    ("timeout_huge", {"timeout": 1e300}, "timeout is 1e+300: "),
+    ("retry_max_time_negative", {"retry_max_time": -5}, "retry_max_time is -5.0: "),
+    ("client_cert_missing", {"client_cert": "/nonexistent/client.pem"}, "client_cert /nonexistent/client.pem "),
+]
+
+
+@pytest.mark.parametrize("options, start", [case[1:] for case in NO_TRACEBACK], ids=[case[0] for case in NO_TRACEBACK])
+def test_oci_manifest_bad_connection_option_fails(registry, module_runner, options, start):
+    result = module_runner.run("oci_manifest", manifest_args(registry, **options))
+
+    assert result["failed"] is True
+    assert result["msg"].startswith(start)
+    assert "Traceback" not in result["stderr"]
+    assert result["requests"] == NO_REQUESTS
+    assert registry.requests == []
+
+
+def test_oci_manifest_token_with_newline_fails(registry, module_runner):
+    token = "Leaked-Token-5150\r\nX-Injected: 1"
+    registry.script("GET", TOKEN_PATH, Reply(200, [("Content-Type", "application/json")],
+                                             '{"token": %s}' % json.dumps(token)))
+    registry.script("HEAD", TAG_PATH, challenge('Bearer realm="%s"' % registry.url(TOKEN_PATH)))
+
+    result = module_runner.run("oci_manifest", manifest_args(registry))
+
+    assert result["failed"] is True
+    assert result["msg"].startswith("the token service %s issued a token that is not a valid bearer token"
+                                    % registry.url(TOKEN_PATH))
+    assert "Leaked-Token-5150" not in repr(result)
+    assert [request.method for request in registry.requests] == ["HEAD", "GET"]
 
 
 @pytest.mark.filterwarnings("ignore::urllib3.exceptions.InsecureRequestWarning")
