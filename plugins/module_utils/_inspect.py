@@ -20,7 +20,8 @@ from ansible_collections.oci.registry.plugins.module_utils._client import (
     MEDIA_TYPE_DOCKER_LIST,
     MEDIA_TYPE_OCI_INDEX,
 )
-from ansible_collections.oci.registry.plugins.module_utils._errors import UnexpectedResponseError
+from ansible_collections.oci.registry.plugins.module_utils._errors import InvalidInputError, UnexpectedResponseError
+from ansible_collections.oci.registry.plugins.module_utils._reference import validate_digest
 
 INDEX_MEDIA_TYPES = frozenset((MEDIA_TYPE_OCI_INDEX, MEDIA_TYPE_DOCKER_LIST))
 
@@ -60,14 +61,14 @@ class Inspector(object):
     def config(self, document):
         """Return the image config dict of an image manifest document, or None.
 
-        None when the config is not an image config (see IMAGE_CONFIG_MEDIA_TYPES), or
-        its blob is missing.
+        None when the config is not an image config (see IMAGE_CONFIG_MEDIA_TYPES), its
+        digest is not valid (it is then not requested), or its blob is missing.
         """
         descriptor = document.get("config")
         if not isinstance(descriptor, dict) or descriptor.get("mediaType") not in IMAGE_CONFIG_MEDIA_TYPES:
             return None
         digest = descriptor.get("digest")
-        if not isinstance(digest, str):
+        if not isinstance(digest, str) or not _is_digest(digest):
             return None
         if digest not in self._configs:
             body = self.client.get_blob(self.repository, digest, limit=CONFIG_BODY_LIMIT)
@@ -81,11 +82,11 @@ class Inspector(object):
         """Return the ``created`` time of the image config, or None.
 
         For an index, the first child manifest's config counts; a child that is an
-        index itself gives None.
+        index itself, or whose digest is not valid (and so is not requested), gives None.
         """
         if is_index(manifest, document):
             children = child_descriptors(document)
-            if not children:
+            if not children or not _is_digest(children[0]["digest"]):
                 return None
             child, child_document = self.manifest(children[0]["digest"])
             if child is None or is_index(child, child_document):
@@ -109,6 +110,22 @@ def parse_document(body, what):
     return document
 
 
+def with_body_media_type(manifest, body):
+    """Return ``manifest`` with the ``mediaType`` field of ``body`` when the registry sent no Content-Type.
+
+    The media type stays None when the body is no JSON object or declares none.
+    """
+    if manifest.media_type is not None:
+        return manifest
+    try:
+        declared = parse_document(body, "manifest %s" % manifest.digest).get("mediaType")
+    except UnexpectedResponseError:
+        return manifest
+    if not isinstance(declared, str):
+        return manifest
+    return manifest._replace(media_type=declared.strip().lower())
+
+
 def is_index(manifest, document):
     if manifest.media_type in INDEX_MEDIA_TYPES:
         return True
@@ -121,6 +138,14 @@ def child_descriptors(document):
     if not isinstance(children, list):
         return []
     return [child for child in children if isinstance(child, dict) and isinstance(child.get("digest"), str)]
+
+
+def _is_digest(value):
+    try:
+        validate_digest(value)
+    except InvalidInputError:
+        return False
+    return True
 
 
 def platform_of(source):

@@ -19,7 +19,8 @@ import json
 import re
 from collections import namedtuple
 
-from ansible_collections.oci.registry.plugins.module_utils._errors import UnexpectedResponseError
+from ansible_collections.oci.registry.plugins.module_utils._errors import InvalidInputError, UnexpectedResponseError
+from ansible_collections.oci.registry.plugins.module_utils._reference import validate_digest
 
 # Referrer chains deeper than this are treated as a broken repository, not walked.
 MAX_REFERRER_DEPTH = 32
@@ -52,6 +53,10 @@ class ReferrerFinder(object):
     every later lookup, so a registry without the API costs that 404 once. When
     ``known_tags`` (the repository's full tag list) is given, a referrers tag that is
     not in it is not requested at all.
+
+    Every digest the registry lists, and the digest of each referrers tag schema index,
+    must be a valid digest before it is read or returned for deletion. Any other value
+    raises UnexpectedResponseError, so the lookup stops before anything is deleted.
     """
 
     def __init__(self, client, repository, known_tags=None):
@@ -98,6 +103,8 @@ class ReferrerFinder(object):
             descriptors = self.client.list_referrers(self.repository, digest)
             if descriptors is not None:
                 self.api_available = True
+                for descriptor in descriptors:
+                    self._require_digest(descriptor["digest"], "the referrers API lists for %s" % digest)
                 return [_referrer(descriptor, digest) for descriptor in descriptors], None
             self.api_available = False
 
@@ -111,12 +118,25 @@ class ReferrerFinder(object):
         if descriptors is None:
             # The spec: a tag that contains no valid image index means no referrers.
             return [], None
+        self._require_digest(manifest.digest, "the registry reports as the digest of the referrers index %s" % tag)
+        for descriptor in descriptors:
+            self._require_digest(descriptor["digest"], "the referrers index %s lists" % tag)
         referrers = []
         for descriptor in descriptors:
             referrer = self._verified(descriptor, digest)
             if referrer is not None:
                 referrers.append(referrer)
         return referrers, ReferrersIndex(tag, manifest.digest, digest)
+
+    def _require_digest(self, value, source):
+        """Raise UnexpectedResponseError unless ``value``, which ``source`` names, is a valid digest."""
+        try:
+            validate_digest(value)
+        except InvalidInputError:
+            raise UnexpectedResponseError(
+                "the value %r that %s in %s is not a valid digest, so it is neither read nor "
+                "deleted. Nothing was deleted." % (value, source, self.repository)
+            )
 
     def _verified(self, descriptor, subject):
         """Return the Referrer when the listed manifest exists and names ``subject``, else None.

@@ -26,6 +26,7 @@ import re
 from collections import namedtuple
 
 from ansible_collections.oci.registry.plugins.module_utils._errors import InvalidInputError
+from ansible_collections.oci.registry.plugins.module_utils._reference import validate_digest
 
 DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _DURATION_RE = re.compile(r"^(?:\d+[smhdw])+$")
@@ -48,7 +49,8 @@ of that manifest (an aware datetime, or None when unknown) and its media type.""
 
 ManifestFacts = namedtuple("ManifestFacts", ["created", "config_digest", "children"])
 """Creation-time data of a manifest body: ``created`` from an annotation or a schema 1
-history, else the digest of the config blob to read, else the digests of an index's children."""
+history, else the digest of the config blob to read, else the digests of an index's children.
+Digests that are not valid are left out, so they are never requested."""
 
 
 def parse_duration(text):
@@ -127,12 +129,12 @@ def manifest_facts(body):
 
     config = document.get("config")
     if isinstance(config, dict) and isinstance(config.get("digest"), str):
-        return ManifestFacts(None, config["digest"], ())
+        return ManifestFacts(None, config["digest"] if _is_digest(config["digest"]) else None, ())
 
     manifests = document.get("manifests")
     if isinstance(manifests, list):
         children = tuple(
-            child["digest"] for child in manifests if isinstance(child, dict) and isinstance(child.get("digest"), str)
+            child["digest"] for child in manifests if isinstance(child, dict) and _is_digest(child.get("digest"))
         )
         return ManifestFacts(None, None, children)
 
@@ -141,6 +143,16 @@ def manifest_facts(body):
     if isinstance(history, list) and history and isinstance(history[0], dict):
         return ManifestFacts(config_created(history[0].get("v1Compatibility", "")), None, ())
     return ManifestFacts(None, None, ())
+
+
+def _is_digest(value):
+    if not isinstance(value, str):
+        return False
+    try:
+        validate_digest(value)
+    except InvalidInputError:
+        return False
+    return True
 
 
 def config_created(body):

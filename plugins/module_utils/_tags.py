@@ -5,7 +5,7 @@
 
 # This module_utils file is internal to the collection and may change without notice.
 
-"""Tag operations built on the client verbs: shared tags and removing a single tag.
+"""Tag operations built on the client verbs: the tags a delete affects, and removing a single tag.
 
 CNCF Distribution 2.8 deletes manifests only by digest, and a delete by digest removes
 every tag that points to the digest. Removing one tag there takes a detour: point the
@@ -19,7 +19,18 @@ import json
 from collections import namedtuple
 
 from ansible_collections.oci.registry.plugins.module_utils._client import MEDIA_TYPE_OCI_MANIFEST
-from ansible_collections.oci.registry.plugins.module_utils._errors import ConnectionFailedError, RegistryError
+from ansible_collections.oci.registry.plugins.module_utils._errors import (
+    ConnectionFailedError,
+    InvalidInputError,
+    RegistryError,
+    UnexpectedResponseError,
+)
+from ansible_collections.oci.registry.plugins.module_utils._inspect import (
+    INDEX_MEDIA_TYPES,
+    child_descriptors,
+    parse_document,
+)
+from ansible_collections.oci.registry.plugins.module_utils._reference import validate_tag
 from ansible_collections.oci.registry.plugins.module_utils._referrers import is_referrers_tag
 
 # The empty descriptor of the OCI image spec 1.1: a 2-byte blob holding "{}".
@@ -43,22 +54,93 @@ class TagDeletionUnsupported(RegistryError):
     """The registry rejected DELETE on a tag, and no fallback was allowed."""
 
 
-def find_shared_tags(client, repository, digest, tag):
-    """Return ``(shared, all_tags)``: the other tags that resolve to ``digest`` (sorted), and every tag.
+TagCheck = namedtuple("TagCheck", ["shared", "parent_indexes", "all_tags"])
+"""Result of check_tags: the other tags on the digest (sorted), the ParentIndexes that list
+it as a child (sorted by tag), and every tag of the repository."""
 
-    Costs one tag list request (more when the registry paginates) and one HEAD per
-    other tag. Tags of the referrers tag schema (``sha256-<hex>``) are not resolved:
-    they hold an index of referrers, never the subject itself.
+ParentIndex = namedtuple("ParentIndex", ["tag", "digest"])
+"""An image index under ``tag``, with digest ``digest``, that lists a manifest as a child."""
+
+
+def check_tags(client, repository, digest, tag):
+    """Return the TagCheck of deleting ``digest``, which ``tag`` resolved to.
+
+    Costs one tag list request (more when the registry paginates), one HEAD per other
+    tag, and one GET per distinct image index among them. Tags of the referrers tag
+    schema (``sha256-<hex>``) are not resolved: they hold an index of referrers, never
+    the manifest itself or an image index over it. Only the direct children of an index
+    count, not the children of an index that it lists.
+
+    Fails closed: a tag list without ``tag``, a listed name that is not a valid tag, or
+    an index whose body cannot be read as one raises UnexpectedResponseError, because
+    the check could not rule out what it looks for.
     """
     all_tags = client.list_tags(repository)
+    if tag not in all_tags:
+        raise UnexpectedResponseError(
+            "the tag list of %s that the registry returned does not contain tag %s, although "
+            "the tag resolved to %s a moment before. The list is incomplete or out of date, so "
+            "other tags on that manifest cannot be ruled out. Nothing was deleted. Run the task "
+            "again, or set shared_tags=ignore to delete without this check." % (repository, tag, digest)
+        )
     shared = []
+    parents = []
+    children_by_index = {}
     for other in all_tags:
         if other == tag or is_referrers_tag(other):
             continue
+        _require_listed_tag(repository, other)
         manifest = client.resolve_manifest(repository, other)
-        if manifest is not None and manifest.digest == digest:
+        if manifest is None:
+            continue
+        if manifest.digest == digest:
             shared.append(other)
-    return sorted(shared), all_tags
+            continue
+        # A registry that sends no Content-Type leaves the media type unknown, so the
+        # manifest is read as a possible index too.
+        if manifest.media_type is not None and manifest.media_type not in INDEX_MEDIA_TYPES:
+            continue
+        if manifest.digest not in children_by_index:
+            children_by_index[manifest.digest] = _index_children(client, repository, other, manifest)
+        if digest in children_by_index[manifest.digest]:
+            parents.append(ParentIndex(other, manifest.digest))
+    return TagCheck(sorted(shared), sorted(parents), all_tags)
+
+
+def _require_listed_tag(repository, tag):
+    try:
+        validate_tag(tag)
+    except InvalidInputError:
+        raise UnexpectedResponseError(
+            "the tag list of %s contains %r, which is not a valid tag, so the manifest it points "
+            "to cannot be checked. Nothing was deleted." % (repository, tag)
+        )
+
+
+def _index_children(client, repository, tag, manifest):
+    """Return the child digests of the index ``manifest`` (tagged ``tag``), read by its digest.
+
+    An empty set when the index is gone, or when a manifest of unknown media type turns
+    out not to be an index.
+    """
+    indexed, body = client.get_manifest(repository, manifest.digest)
+    if indexed is None:
+        return frozenset()
+    described = "manifest %s (tag %s) in %s" % (manifest.digest, tag, repository)
+    unreadable = ("It may be an image index that lists the manifest to delete, so nothing was "
+                  "deleted. Set shared_tags=ignore to delete without this check.")
+    try:
+        document = parse_document(body, described)
+    except UnexpectedResponseError as error:
+        raise UnexpectedResponseError("%s %s" % (error.msg, unreadable))
+    if not isinstance(document.get("manifests"), list):
+        if manifest.media_type is None:
+            return frozenset()
+        raise UnexpectedResponseError(
+            "the %s has the media type %s of an image index, but no 'manifests' list. %s"
+            % (described, manifest.media_type, unreadable)
+        )
+    return frozenset(child["digest"] for child in child_descriptors(document))
 
 
 def placeholder_manifest(tag):

@@ -37,7 +37,9 @@ options:
   repository:
     description:
       - Repository name inside the registry, for example V(team/app).
-    type: str
+      - Must be a string. A name that YAML reads as a number, such as V(010), must be
+        quoted; any other type is rejected before the first request.
+    type: raw
     required: true
   digest:
     description:
@@ -53,6 +55,9 @@ options:
 notes:
   - A registry answers C(405) when deletion is disabled; for CNCF Distribution set
     C(storage.delete.enabled=true).
+  - Check mode reports C(changed=true) for an existing blob even on a registry where
+    deletion is disabled, because only a C(DELETE) request shows that, and check mode
+    sends none.
 seealso:
   - module: oci.registry.oci_manifest
 """
@@ -109,6 +114,7 @@ requests:
 """
 
 from ansible_collections.oci.registry.plugins.module_utils._module import RegistryModule
+from ansible_collections.oci.registry.plugins.module_utils._options import text_option
 from ansible_collections.oci.registry.plugins.module_utils._reference import (
     validate_digest,
     validate_repository,
@@ -123,7 +129,7 @@ class BlobDeleter(object):
         self.params = registry_module.params
 
     def run(self):
-        repository = validate_repository(self.params["repository"])
+        repository = validate_repository(text_option(self.params, "repository"))
         digest = validate_digest(self.params["digest"])
         client = self.registry_module.connect()
         client.declare(repository, ("pull", "delete"))
@@ -160,7 +166,7 @@ class BlobDeleter(object):
 def main():
     registry_module = RegistryModule(
         argument_spec=dict(
-            repository=dict(type="str", required=True),
+            repository=dict(type="raw", required=True),
             digest=dict(type="str", required=True),
             state=dict(type="str", required=True, choices=["absent"]),
         ),

@@ -58,8 +58,11 @@ options:
       - Repositories to clean, for example V(team/app), without the registry host.
       - The same policy applies to each repository separately; O(keep_last) counts per
         repository.
-    type: list
-    elements: str
+      - Must be a list of strings (a single string is split at commas). Quote entries that
+        YAML reads as numbers or booleans, for example V("1.10"), which unquoted is the
+        number 1.1, or V("010"), which is 8. Any other type is rejected before the first
+        request.
+    type: raw
     required: true
   tags:
     description:
@@ -67,23 +70,32 @@ options:
       - Combines with the other options. O(include) and O(exclude) filter this list
         further, and O(keep_last) and O(older_than) decide among what remains.
       - Tags that do not exist are ignored, so a rerun changes nothing.
-    type: list
-    elements: str
+      - Must be a list of strings (a single string is split at commas). Quote entries that
+        YAML reads as numbers or booleans, for example V("1.10"), which unquoted is the
+        number 1.1, or V("010"), which is 8. Any other type is rejected before the first
+        request.
+    type: raw
   include:
     description:
       - Regular expressions (Python syntax) that select the tags the policy applies to.
         A tag is selected when one expression matches the B(whole) tag, so V(v1) does
         not select V(v10); write V(v1.*) for that.
       - Without O(include) every tag (or every tag in O(tags)) is selected.
-    type: list
-    elements: str
+      - Must be a list of strings (a single string is split at commas). Quote entries that
+        YAML reads as numbers or booleans, for example V("1.10"), which unquoted is the
+        number 1.1, or V("010"), which is 8. Any other type is rejected before the first
+        request.
+    type: raw
   exclude:
     description:
       - Regular expressions (Python syntax) for tags the policy never touches. An
         expression must match the B(whole) tag.
       - Excluded tags are kept and do not count in O(keep_last).
-    type: list
-    elements: str
+      - Must be a list of strings (a single string is split at commas). Quote entries that
+        YAML reads as numbers or booleans, for example V("1.10"), which unquoted is the
+        number 1.1, or V("010"), which is 8. Any other type is rejected before the first
+        request.
+    type: raw
   keep_last:
     description:
       - Keep the O(keep_last) newest selected tags of each repository, by the C(created)
@@ -109,8 +121,11 @@ options:
       - Their digests are protected too, so a selected tag on the same digest is
         skipped.
       - Protected tags do not count in O(keep_last).
-    type: list
-    elements: str
+      - Must be a list of strings (a single string is split at commas). Quote entries that
+        YAML reads as numbers or booleans, for example V("1.10"), which unquoted is the
+        number 1.1, or V("010"), which is 8. Any other type is rejected before the first
+        request.
+    type: raw
   workers:
     description:
       - Number of requests sent at the same time, from 1 to 32.
@@ -124,6 +139,10 @@ notes:
   - Deleting manifests does not free storage until the registry runs garbage collection.
   - Only one level of image index is followed, both to find creation times and to
     protect the images a kept index lists.
+  - A selected tag that the registry reports with a media type that is not a manifest
+    media type, such as a C(text/html) page, fails, and nothing in its repository is
+    deleted. A C(HEAD) response without C(Content-Type) costs one C(GET) more, to read
+    the media type from the manifest.
   - The role C(oci.registry.registry_cleanup) runs this module for a list of policies.
 seealso:
   - module: oci.registry.oci_manifest
@@ -310,11 +329,14 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 from ansible_collections.oci.registry.plugins.module_utils._client import (
+    MANIFEST_MEDIA_TYPES,
     MEDIA_TYPE_DOCKER_LIST,
     MEDIA_TYPE_OCI_INDEX,
 )
 from ansible_collections.oci.registry.plugins.module_utils._errors import InvalidInputError, RegistryError
+from ansible_collections.oci.registry.plugins.module_utils._inspect import with_body_media_type
 from ansible_collections.oci.registry.plugins.module_utils._module import RegistryModule
+from ansible_collections.oci.registry.plugins.module_utils._options import text_list_option
 from ansible_collections.oci.registry.plugins.module_utils._reference import validate_repository, validate_tag
 from ansible_collections.oci.registry.plugins.module_utils._retention import (
     RetentionPolicy,
@@ -418,22 +440,23 @@ class RetentionCleaner(object):
 
     def _policy(self):
         params = self.params
+        lists = dict((option, text_list_option(params, option)) for option in ("tags", "include", "exclude", "protect"))
         for option in ("tags", "protect"):
-            for tag in params[option] or ():
+            for tag in lists[option] or ():
                 validate_tag(tag)
         older_than = parse_duration(params["older_than"]) if params["older_than"] is not None else None
         return RetentionPolicy(
-            tags=params["tags"],
-            include=params["include"],
-            exclude=params["exclude"],
+            tags=lists["tags"],
+            include=lists["include"],
+            exclude=lists["exclude"],
             keep_last=params["keep_last"],
             older_than=older_than,
-            protect=params["protect"],
+            protect=lists["protect"],
         )
 
     def _repositories(self):
         repositories = []
-        for repository in self.params["repositories"]:
+        for repository in text_list_option(self.params, "repositories"):
             validate_repository(repository)
             if repository not in repositories:
                 repositories.append(repository)
@@ -489,6 +512,11 @@ class RetentionCleaner(object):
                 run.incomplete.add(tag)
             elif found is None:
                 run.vanished.append(tag)
+            elif found[0].media_type not in MANIFEST_MEDIA_TYPES:
+                run.fail_tag(tag, "not deleted: the registry reports the media type %r for it, which is not a "
+                                  "manifest media type" % found[0].media_type, found[0].digest)
+                # A registry that returns anything but a manifest for a tag cannot be trusted with deletes.
+                run.incomplete.add(tag)
             else:
                 manifest, body = found
                 run.states[tag] = TagState(tag, manifest.digest, None, manifest.media_type)
@@ -588,11 +616,16 @@ class RetentionCleaner(object):
 
     def _head_manifest(self, run, tag):
         manifest = self.client.resolve_manifest(run.repository, tag)
-        return None if manifest is None else (manifest, None)
+        if manifest is None:
+            return None
+        if manifest.media_type is None:
+            # The HEAD response had no Content-Type, so the body is read for the media type.
+            return self._get_manifest(run, manifest.digest)
+        return manifest, None
 
-    def _get_manifest(self, run, tag):
-        manifest, body = self.client.get_manifest(run.repository, tag)
-        return None if manifest is None else (manifest, body)
+    def _get_manifest(self, run, reference):
+        manifest, body = self.client.get_manifest(run.repository, reference)
+        return None if manifest is None else (with_body_media_type(manifest, body), body)
 
     def _delete_manifest(self, run, digest):
         return self.client.delete_manifest(run.repository, digest)
@@ -707,13 +740,13 @@ class RetentionCleaner(object):
 def main():
     registry_module = RegistryModule(
         argument_spec=dict(
-            repositories=dict(type="list", elements="str", required=True),
-            tags=dict(type="list", elements="str"),
-            include=dict(type="list", elements="str"),
-            exclude=dict(type="list", elements="str"),
+            repositories=dict(type="raw", required=True),
+            tags=dict(type="raw"),
+            include=dict(type="raw"),
+            exclude=dict(type="raw"),
             keep_last=dict(type="int"),
             older_than=dict(type="str"),
-            protect=dict(type="list", elements="str"),
+            protect=dict(type="raw"),
             workers=dict(type="int", default=4),
         ),
         required_one_of=[("tags", "include", "keep_last", "older_than")],

@@ -47,14 +47,22 @@ options:
     description:
       - Repository name inside the registry, for example V(team/app).
       - Lowercase path components separated by V(/), without the registry host or a tag.
-    type: str
+      - Must be a string. A name that YAML reads as a number, such as V(010), must be
+        quoted; any other type is rejected before the first request.
+    type: raw
     required: true
   tag:
     description:
       - Tag that points to the manifest to delete.
       - The manifest is deleted by its digest, which removes every tag pointing to it.
+      - Must be a string. Quote tags that YAML reads as numbers or booleans, for example
+        V("1.10"), which unquoted is the number 1.1, or V("010"), which is 8. Any other
+        type is rejected before the first request.
+      - The registry must report a manifest media type for the tag; an answer of another
+        type, such as C(text/html) from a web server, fails and deletes nothing. When the
+        C(HEAD) response has no C(Content-Type), one C(GET) reads the manifest's type.
       - Exactly one of O(tag) and O(digest) is required.
-    type: str
+    type: raw
   digest:
     description:
       - Digest of the manifest or index to delete, for example V(sha256:) followed by 64
@@ -72,16 +80,25 @@ options:
     choices: [absent]
   shared_tags:
     description:
-      - What to do when other tags point to the same manifest as O(tag). Deleting the
-        manifest deletes those tags too. Applies only to deletion by O(tag); a deletion by
-        O(digest) removes every tag on that digest by definition.
-      - V(warn) deletes and warns with the names of the other tags; V(fail) deletes nothing
-        and fails; both return them in RV(shared_tags).
+      - What to do when other tags point to the same manifest as O(tag), or to an image
+        index that lists the manifest as a child (a multi-platform image). Deleting the
+        manifest deletes those tags too, and leaves those indexes pointing at a manifest
+        that is gone. Applies only to deletion by O(tag); a deletion by O(digest) removes
+        every tag on that digest by definition, and is not checked against indexes.
+      - V(warn) deletes and warns with the names of the other tags and indexes; V(fail)
+        deletes nothing and fails; both return them in RV(shared_tags) and
+        RV(parent_indexes).
       - V(ignore) skips the check and its requests.
       - The check lists the repository's tags (one C(GET), more when the registry paginates)
         and resolves each other tag with one C(HEAD), because the distribution API has no
-        request that returns the tags of a digest. Tags of the referrers tag schema
-        (C(sha256-<hex>)) are skipped, because they hold an index of referrers, not an image.
+        request that returns the tags of a digest. Each distinct image index among those
+        tags costs one more C(GET), to read the digests it lists. Only the index's direct
+        children count; an index inside an index is not opened. Tags of the referrers tag
+        schema (C(sha256-<hex>)) are skipped, because they hold an index of referrers, not
+        an image.
+      - The check fails closed. When the tag list does not contain O(tag), when it holds a
+        name that is not a valid tag, or when an index cannot be read, the module fails
+        and deletes nothing.
     type: str
     choices: [ignore, warn, fail]
     default: warn
@@ -116,6 +133,12 @@ options:
 notes:
   - A registry answers C(405) when deletion is disabled; for CNCF Distribution set
     C(storage.delete.enabled=true).
+  - Check mode reports C(changed=true) even on a registry where deletion is disabled,
+    because only a C(DELETE) request shows that, and check mode sends none.
+  - Two runs that delete the same manifest at the same time may both report
+    C(changed=true). CNCF Distribution 2.8.2 sometimes answers C(202) to both of two
+    simultaneous C(DELETE) requests for one digest, so neither run can tell that the
+    other deleted it.
   - Deleting a manifest does not free storage until the registry runs garbage collection.
   - Deleting a manifest that itself has a C(subject) does not update the referrers tag
     schema index of that subject; the index keeps a descriptor of the deleted manifest.
@@ -202,6 +225,23 @@ shared_tags:
   type: list
   elements: str
   sample: [latest, stable]
+parent_indexes:
+  description:
+    - The tagged image indexes that list the manifest as a child, and so point at a
+      manifest that is gone after the delete. An empty list when there are none.
+  returned: when deleting by O(tag) with O(shared_tags=warn) or O(shared_tags=fail), and the tag existed
+  type: list
+  elements: dict
+  contains:
+    tag:
+      description: A tag of the index.
+      type: str
+    digest:
+      description: Digest of the index.
+      type: str
+  sample:
+    - tag: "1.0"
+      digest: sha256:6e3b...
 referrers:
   description:
     - The manifests that refer to the deleted manifest. With O(delete_referrers=true),
@@ -285,14 +325,16 @@ requests:
 
 from ansible_collections.oci.registry.plugins.module_utils._client import MANIFEST_MEDIA_TYPES
 from ansible_collections.oci.registry.plugins.module_utils._errors import RegistryError, UnexpectedResponseError
+from ansible_collections.oci.registry.plugins.module_utils._inspect import with_body_media_type
 from ansible_collections.oci.registry.plugins.module_utils._module import RegistryModule
+from ansible_collections.oci.registry.plugins.module_utils._options import text_option
 from ansible_collections.oci.registry.plugins.module_utils._reference import (
     validate_digest,
     validate_repository,
     validate_tag,
 )
 from ansible_collections.oci.registry.plugins.module_utils._referrers import ReferrerFinder
-from ansible_collections.oci.registry.plugins.module_utils._tags import find_shared_tags
+from ansible_collections.oci.registry.plugins.module_utils._tags import check_tags
 
 
 class ManifestDeleter(object):
@@ -305,9 +347,10 @@ class ManifestDeleter(object):
 
     def run(self):
         params = self.params
-        repository = validate_repository(params["repository"])
-        tag = params["tag"]
+        repository = text_option(params, "repository")
+        tag = text_option(params, "tag")
         digest = params["digest"]
+        validate_repository(repository)
         if tag is not None:
             validate_tag(tag)
         else:
@@ -321,14 +364,15 @@ class ManifestDeleter(object):
         if manifest is None:
             actions.append("%s %s not found in %s; nothing to delete" % (self._kind(), reference, repository))
             return self._result(changed=False)
-        if tag is None:
-            self._check_is_manifest(repository, digest, manifest)
-        else:
+        self._check_is_manifest(repository, manifest)
+        if tag is not None:
             actions.append("resolved tag %s in %s to %s" % (tag, repository, manifest.digest))
 
-        shared, all_tags = self._check_shared_tags(client, repository, manifest)
+        tag_check = self._check_tags(client, repository, manifest)
+        all_tags = tag_check.all_tags if tag_check is not None else None
         referrers, indexes = self._check_referrers(client, repository, manifest, all_tags)
-        result = self._result(changed=True, manifest=manifest, shared=shared, referrers=referrers, indexes=indexes)
+        result = self._result(changed=True, manifest=manifest, tag_check=tag_check, referrers=referrers,
+                              indexes=indexes)
         if self.registry_module.check_mode:
             if params["delete_referrers"]:
                 for referrer in referrers:
@@ -359,7 +403,10 @@ class ManifestDeleter(object):
 
     def _resolve(self, client, repository, reference, digest):
         try:
-            return client.resolve_manifest(repository, reference, expected_digest=digest)
+            manifest = client.resolve_manifest(repository, reference, expected_digest=digest)
+            if manifest is not None and manifest.media_type is None and digest is None:
+                manifest = self._read_media_type(client, repository, manifest)
+            return manifest
         except UnexpectedResponseError as error:
             hint = ""
             if digest is not None and error.status == 500:
@@ -370,33 +417,60 @@ class ManifestDeleter(object):
                 "%s Nothing was deleted.%s" % (error.msg, hint), status=error.status, codes=error.codes
             )
 
-    def _check_shared_tags(self, client, repository, manifest):
-        """Find the other tags on the manifest and warn or fail as shared_tags says.
+    @staticmethod
+    def _read_media_type(client, repository, manifest):
+        """Return ``manifest`` with the media type of its body, or None when it is gone.
 
-        Returns ``(shared tags, all tags)``, or ``(None, None)`` when the check is off.
+        The client resolves a tag without a GET when the HEAD response carries a digest,
+        so a registry that sends no Content-Type leaves the media type unknown.
+        """
+        found, body = client.get_manifest(repository, manifest.digest)
+        if found is None:
+            return None
+        return with_body_media_type(manifest._replace(media_type=found.media_type), body)
+
+    def _check_tags(self, client, repository, manifest):
+        """Find the other tags and the tagged indexes the delete affects, then warn or fail per shared_tags.
+
+        Returns the TagCheck, or None when the check is off.
         """
         tag = self.params["tag"]
         mode = self.params["shared_tags"]
         if tag is None or mode == "ignore":
-            return None, None
-        shared, all_tags = find_shared_tags(client, repository, manifest.digest, tag)
-        if not shared:
+            return None
+        tag_check = check_tags(client, repository, manifest.digest, tag)
+        problems = []
+        warnings = []
+        hints = []
+        if tag_check.shared:
+            names = ", ".join(tag_check.shared)
+            self.actions.append("the tags %s also point to %s" % (names, manifest.digest))
+            problems.append("the tags %s in %s point to the same manifest %s as tag %s, so deleting it "
+                            "would delete them too" % (names, repository, manifest.digest, tag))
+            warnings.append("Deleting tag %s in %s deletes the tags %s too: they point to the same manifest %s."
+                            % (tag, repository, names, manifest.digest))
+            hints.append("To remove only tag %s, use oci.registry.oci_tag with state=absent." % tag)
+        else:
             self.actions.append("no other tag points to %s" % manifest.digest)
-            return shared, all_tags
-        names = ", ".join(shared)
-        self.actions.append("the tags %s also point to %s" % (names, manifest.digest))
+        if tag_check.parent_indexes:
+            listing = ", ".join("%s (%s)" % (parent.tag, parent.digest) for parent in tag_check.parent_indexes)
+            self.actions.append("the image indexes tagged %s list %s as a child" % (listing, manifest.digest))
+            problems.append("the image indexes tagged %s in %s list the manifest %s of tag %s as a child, so "
+                            "deleting it would break them" % (listing, repository, manifest.digest, tag))
+            warnings.append("Deleting tag %s in %s breaks the image indexes tagged %s: they list the manifest "
+                            "%s as a child." % (tag, repository, listing, manifest.digest))
+            hints.append("Delete or update those indexes first.")
+        if not problems:
+            return tag_check
+
         if mode == "fail":
             raise RegistryError(
-                "the tags %s in %s point to the same manifest %s as tag %s, so deleting it would "
-                "delete them too. Nothing was deleted. To remove only tag %s, use oci.registry.oci_tag "
-                "with state=absent; to delete the manifest and all its tags, set shared_tags=warn."
-                % (names, repository, manifest.digest, tag, tag)
+                "%s. Nothing was deleted. %s To delete the manifest anyway, set shared_tags=warn."
+                % (". Also, ".join(problems), " ".join(hints))
             )
-        self.registry_module.module.warn(
-            "Deleting tag %s in %s deletes the tags %s too: they point to the same manifest %s."
-            % (tag, repository, names, manifest.digest)
-        )
-        return shared, all_tags
+        for warning in warnings:
+            self.registry_module.module.warn(warning)
+        return tag_check
 
     def _check_referrers(self, client, repository, manifest, all_tags):
         """Find the referrers and warn or fail as referrers says, unless delete_referrers is set.
@@ -461,40 +535,50 @@ class ManifestDeleter(object):
     def _kind(self):
         return "tag" if self.params["tag"] is not None else "manifest"
 
-    def _check_is_manifest(self, repository, digest, manifest):
+    def _check_is_manifest(self, repository, manifest):
+        """Raise unless ``manifest`` has a manifest media type and, by digest, the digest requested."""
+        tag = self.params["tag"]
+        digest = self.params["digest"]
         if manifest.media_type not in MANIFEST_MEDIA_TYPES:
+            if tag is not None:
+                raise UnexpectedResponseError(
+                    "tag %s in %s does not name a manifest: the registry reports the media type %r. "
+                    "Nothing was deleted. Check that %s is an OCI registry and not a web server or "
+                    "proxy that answers every path." % (tag, repository, manifest.media_type, self.params["registry"])
+                )
             raise UnexpectedResponseError(
                 "%s in %s is not a manifest (the registry reports the media type %r); nothing "
                 "was deleted. Use oci.registry.oci_blob to delete a blob."
                 % (digest, repository, manifest.media_type)
             )
-        if manifest.digest != digest:
+        if tag is None and manifest.digest != digest:
             raise UnexpectedResponseError(
                 "the registry resolved %s in %s to a different digest, %s; nothing was deleted."
                 % (digest, repository, manifest.digest)
             )
 
-    def _result(self, changed, manifest=None, shared=None, referrers=None, indexes=None):
+    def _result(self, changed, manifest=None, tag_check=None, referrers=None, indexes=None):
         result = {"changed": changed}
         if manifest is not None:
             result["digest"] = manifest.digest
             result["media_type"] = manifest.media_type
-        if shared is not None:
-            result["shared_tags"] = shared
+        if tag_check is not None:
+            result["shared_tags"] = tag_check.shared
+            result["parent_indexes"] = [dict(parent._asdict()) for parent in tag_check.parent_indexes]
         if referrers is not None:
             result["referrers"] = [dict(item._asdict()) for item in referrers]
         if self.params["delete_referrers"] and manifest is not None:
             result["referrers_indexes"] = [dict(index._asdict()) for index in indexes or []]
         if self.registry_module.diff_mode:
-            result["diff"] = self._diff(manifest, shared, referrers)
+            result["diff"] = self._diff(manifest, tag_check, referrers)
         return result
 
-    def _diff(self, manifest, shared, referrers):
+    def _diff(self, manifest, tag_check, referrers):
         before = {"state": "absent"}
         if manifest is not None:
             before = {"state": "present", "digest": manifest.digest, "media_type": manifest.media_type}
-            if shared is not None:
-                before["tags"] = sorted([self.params["tag"]] + shared)
+            if tag_check is not None:
+                before["tags"] = sorted([self.params["tag"]] + tag_check.shared)
             if referrers is not None and self.params["delete_referrers"]:
                 before["referrers"] = [item.digest for item in referrers]
         return {
@@ -513,8 +597,8 @@ class ManifestDeleter(object):
 def main():
     registry_module = RegistryModule(
         argument_spec=dict(
-            repository=dict(type="str", required=True),
-            tag=dict(type="str"),
+            repository=dict(type="raw", required=True),
+            tag=dict(type="raw"),
             digest=dict(type="str"),
             state=dict(type="str", required=True, choices=["absent"]),
             shared_tags=dict(type="str", default="warn", choices=["ignore", "warn", "fail"]),

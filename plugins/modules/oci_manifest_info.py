@@ -39,12 +39,17 @@ options:
   repository:
     description:
       - Repository name inside the registry, for example V(team/app).
-    type: str
+      - Must be a string. A name that YAML reads as a number, such as V(010), must be
+        quoted; any other type is rejected before the first request.
+    type: raw
     required: true
   tag:
     description:
       - Tag of the manifest to read. Exactly one of O(tag) and O(digest) is required.
-    type: str
+      - Must be a string. Quote tags that YAML reads as numbers or booleans, for example
+        V("1.10"), which unquoted is the number 1.1, or V("010"), which is 8. Any other
+        type is rejected before the first request.
+    type: raw
   digest:
     description:
       - Digest of the manifest to read. Exactly one of O(tag) and O(digest) is required.
@@ -203,6 +208,7 @@ from ansible_collections.oci.registry.plugins.module_utils._inspect import (
     platform_of,
 )
 from ansible_collections.oci.registry.plugins.module_utils._module import RegistryModule
+from ansible_collections.oci.registry.plugins.module_utils._options import text_option
 from ansible_collections.oci.registry.plugins.module_utils._reference import (
     validate_digest,
     validate_repository,
@@ -220,9 +226,11 @@ class ManifestReader(object):
 
     def run(self):
         params = self.params
-        repository = validate_repository(params["repository"])
-        if params["tag"] is not None:
-            reference = validate_tag(params["tag"])
+        repository = text_option(params, "repository")
+        tag = text_option(params, "tag")
+        validate_repository(repository)
+        if tag is not None:
+            reference = validate_tag(tag)
         else:
             reference = validate_digest(params["digest"])
         client = self.registry_module.connect()
@@ -274,8 +282,8 @@ def _list_or_empty(value):
 def main():
     registry_module = RegistryModule(
         argument_spec=dict(
-            repository=dict(type="str", required=True),
-            tag=dict(type="str"),
+            repository=dict(type="raw", required=True),
+            tag=dict(type="raw"),
             digest=dict(type="str"),
         ),
         required_one_of=[("tag", "digest")],

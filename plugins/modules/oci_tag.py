@@ -47,12 +47,17 @@ options:
   repository:
     description:
       - Repository name inside the registry, for example V(team/app).
-    type: str
+      - Must be a string. A name that YAML reads as a number, such as V(010), must be
+        quoted; any other type is rejected before the first request.
+    type: raw
     required: true
   tag:
     description:
       - The tag to create, move or remove.
-    type: str
+      - Must be a string. Quote tags that YAML reads as numbers or booleans, for example
+        V("1.10"), which unquoted is the number 1.1, or V("010"), which is 8. Any other
+        type is rejected before the first request.
+    type: raw
     required: true
   state:
     description:
@@ -72,7 +77,8 @@ options:
       - Another tag in O(repository); O(tag) is made to point at the same manifest.
       - The manifest is copied inside one repository only; blobs are not copied between
         repositories.
-    type: str
+      - Must be a string, like O(tag).
+    type: raw
   untag_fallback:
     description:
       - What O(state=absent) does when the registry rejects the deletion of a single tag, that
@@ -204,6 +210,7 @@ requests:
 
 from ansible_collections.oci.registry.plugins.module_utils._errors import InvalidInputError, UnexpectedResponseError
 from ansible_collections.oci.registry.plugins.module_utils._module import RegistryModule
+from ansible_collections.oci.registry.plugins.module_utils._options import text_option
 from ansible_collections.oci.registry.plugins.module_utils._reference import (
     validate_digest,
     validate_repository,
@@ -222,8 +229,11 @@ class Tagger(object):
 
     def run(self):
         params = self.params
-        repository = validate_repository(params["repository"])
-        tag = validate_tag(params["tag"])
+        repository = text_option(params, "repository")
+        tag = text_option(params, "tag")
+        source_tag = text_option(params, "source_tag")
+        validate_repository(repository)
+        validate_tag(tag)
         if params["state"] == "absent":
             if params["digest"] is not None or params["source_tag"] is not None:
                 raise InvalidInputError(
@@ -234,7 +244,7 @@ class Tagger(object):
             if params["digest"] is not None:
                 validate_digest(params["digest"])
             else:
-                validate_tag(params["source_tag"])
+                validate_tag(source_tag)
             actions = ("pull", "push")
         client = self.registry_module.connect()
         client.declare(repository, actions)
@@ -343,11 +353,11 @@ def _state(manifest):
 def main():
     registry_module = RegistryModule(
         argument_spec=dict(
-            repository=dict(type="str", required=True),
-            tag=dict(type="str", required=True),
+            repository=dict(type="raw", required=True),
+            tag=dict(type="raw", required=True),
             state=dict(type="str", default="present", choices=["present", "absent"]),
             digest=dict(type="str"),
-            source_tag=dict(type="str"),
+            source_tag=dict(type="raw"),
             untag_fallback=dict(type="str", default="none", choices=["none", "placeholder"]),
         ),
         mutually_exclusive=[("digest", "source_tag")],

@@ -38,7 +38,9 @@ options:
   repository:
     description:
       - Repository name inside the registry, for example V(team/app).
-    type: str
+      - Must be a string. A name that YAML reads as a number, such as V(010), must be
+        quoted; any other type is rejected before the first request.
+    type: raw
     required: true
   pattern:
     description:
@@ -161,6 +163,7 @@ import re
 from ansible_collections.oci.registry.plugins.module_utils._errors import InvalidInputError
 from ansible_collections.oci.registry.plugins.module_utils._inspect import Inspector
 from ansible_collections.oci.registry.plugins.module_utils._module import RegistryModule
+from ansible_collections.oci.registry.plugins.module_utils._options import text_option
 from ansible_collections.oci.registry.plugins.module_utils._reference import validate_repository
 
 
@@ -174,7 +177,7 @@ class TagLister(object):
 
     def run(self):
         params = self.params
-        repository = validate_repository(params["repository"])
+        repository = validate_repository(text_option(params, "repository"))
         pattern = _compile(params["pattern"])
         if params["page_size"] is not None and params["page_size"] < 1:
             raise InvalidInputError("page_size is %d: set 1 or more, or leave it unset." % params["page_size"])
@@ -224,7 +227,7 @@ def _compile(pattern):
 def main():
     registry_module = RegistryModule(
         argument_spec=dict(
-            repository=dict(type="str", required=True),
+            repository=dict(type="raw", required=True),
             pattern=dict(type="str"),
             details=dict(type="bool", default=False),
             page_size=dict(type="int"),

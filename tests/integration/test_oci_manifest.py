@@ -7,9 +7,9 @@ and the token service saw.
 
 import pytest
 
-from tests.support.images import blob_status, manifest_status, push_image, push_index, DOCKER_MANIFEST, DOCKER_MANIFEST_LIST
+from tests.support.images import blob_status, manifest_status, push_image, push_index, tag_list, DOCKER_MANIFEST, DOCKER_MANIFEST_LIST
 from tests.support.registry import credentials
-from tests.support.runner import run_module
+from tests.support.runner import run_module, run_playbook
 
 # Skips the shared-tag check and the referrers lookup: the fewest requests a delete costs.
 NO_CHECKS = {"shared_tags": "ignore", "referrers": "ignore"}
@@ -230,3 +230,46 @@ def test_manifest_wrong_password(token_registry, repository):
     assert result["failed"] is True
     assert "rejected the credentials of user 'admin'" in result["msg"]
     assert "wrong-pw" not in str(result)
+
+
+UNQUOTED_TAGS_PLAYBOOK = """
+- hosts: localhost
+  gather_facts: false
+  module_defaults:
+    group/oci.registry.registry:
+      registry: "{{ registry }}"
+      plain_http: true
+  tasks:
+    - name: Delete tag 1.10, written without quotes
+      oci.registry.oci_manifest:
+        repository: "{{ repository }}"
+        tag: 1.10
+        state: absent
+      ignore_errors: true
+
+    - name: Delete tag 010, written without quotes
+      oci.registry.oci_manifest:
+        repository: "{{ repository }}"
+        tag: 010
+        state: absent
+      ignore_errors: true
+"""
+
+
+def test_manifest_unquoted_yaml_tags_rejected(anonymous_registry, repository, tmp_path):
+    images = {tag: push_image(anonymous_registry, repository, [tag], seed=seed)
+              for seed, tag in enumerate(["1.1", "1.10", "8", "010"])}
+    playbook = tmp_path / "unquoted.yml"
+    playbook.write_text(UNQUOTED_TAGS_PLAYBOOK)
+    anonymous_registry.proxy.reset()
+
+    run = run_playbook(playbook, extravars={"registry": anonymous_registry.address, "repository": repository})
+
+    assert run["rc"] == 0, run["stderr"]
+    assert [task["status"] for task in run["tasks"]] == ["ignored", "ignored"]
+    assert run["tasks"][0]["result"]["msg"].startswith("tag is the number 1.1, not a string.")
+    assert run["tasks"][1]["result"]["msg"].startswith("tag is the number 8, not a string.")
+    assert anonymous_registry.proxy.log == []
+    assert sorted(tag_list(anonymous_registry, repository)) == ["010", "1.1", "1.10", "8"]
+    for image in images.values():
+        assert manifest_status(anonymous_registry, repository, image.digest) == 200

@@ -8,7 +8,15 @@ that refer to it, a signature of the SBOM, and an index per subject.
 
 from dataclasses import dataclass
 
-from tests.support.images import Image, manifest_status, push_image, tag_list
+from tests.support.images import (
+    DOCKER_MANIFEST,
+    DOCKER_MANIFEST_LIST,
+    Image,
+    manifest_status,
+    push_image,
+    push_index,
+    tag_list,
+)
 from tests.support.referrers import (
     SBOM_TYPE,
     SIGNATURE_TYPE,
@@ -33,6 +41,9 @@ EXPECTED_REQUESTS = {
     "delete_referrers": {"token": (17, 1), "basic": (16, 0), "anonymous": (15, 0)},
     # The same in check mode: no DELETE.
     "delete_referrers_check": {"token": (11, 1), "basic": (10, 0), "anonymous": (9, 0)},
+    # Delete by tag of an index child, referrers ignored: HEAD, tag list, HEAD of the
+    # index tag and of the other child's tag, one GET of the index, DELETE.
+    "index_child": {"token": (8, 1), "basic": (7, 0), "anonymous": (6, 0)},
 }
 
 
@@ -180,6 +191,86 @@ def test_manifest_shared_tags_skip_referrers_tags(anonymous_registry, repository
     heads = [record.path for record in anonymous_registry.proxy.log if record.method == "HEAD"]
     assert heads == ["/v2/%s/manifests/v1" % repository]
     assert referrers_tag(signed.image.digest) in tag_list(anonymous_registry, repository)
+
+
+# Children of tagged indexes --------------------------------------------------------------
+
+
+def multi_platform(stack, repository, media_type=None):
+    """Push 1.0-amd64, 1.0-arm64 and the index 1.0 over both; return (amd64, arm64, index)."""
+    options = {} if media_type is None else {"media_type": media_type}
+    children = [push_image(stack, repository, ["1.0-" + architecture], architecture=architecture, seed=number,
+                           **options)
+                for number, architecture in enumerate(("amd64", "arm64"))]
+    index_options = {} if media_type is None else {"media_type": DOCKER_MANIFEST_LIST}
+    index = push_index(stack, repository, ["1.0"], children, **index_options)
+    return children[0], children[1], index
+
+
+def test_manifest_index_child_warn(registry, repository):
+    amd64, arm64, index = multi_platform(registry, repository)
+    registry.proxy.reset()
+
+    result = delete_manifest(registry, repository, tag="1.0-amd64", referrers="ignore")
+
+    assert result.get("failed") is not True, result.get("msg")
+    assert result["changed"] is True
+    assert result["shared_tags"] == []
+    assert result["parent_indexes"] == [{"tag": "1.0", "digest": index.digest}]
+    assert warning_messages(result) == [
+        "Deleting tag 1.0-amd64 in %s breaks the image indexes tagged 1.0 (%s): they list the manifest %s as "
+        "a child." % (repository, index.digest, amd64.digest)
+    ]
+    assert_requests(result, registry, EXPECTED_REQUESTS["index_child"][registry.mode])
+    gets = [record.path for record in registry.proxy.log if record.method == "GET" and "/manifests/" in record.path]
+    assert gets == ["/v2/%s/manifests/%s" % (repository, index.digest)]
+    assert manifest_status(registry, repository, amd64.digest) == 404
+
+
+def test_manifest_index_child_fail_deletes_nothing(anonymous_registry, repository):
+    amd64, arm64, index = multi_platform(anonymous_registry, repository)
+    anonymous_registry.proxy.reset()
+
+    result = delete_manifest(anonymous_registry, repository, tag="1.0-amd64", shared_tags="fail", referrers="fail")
+
+    assert result["failed"] is True
+    assert "the image indexes tagged 1.0 (%s) in %s list the manifest %s of tag 1.0-amd64 as a child" % (
+        index.digest, repository, amd64.digest) in result["msg"]
+    assert "Nothing was deleted." in result["msg"]
+    assert "DELETE" not in result["requests"]["by_method"]
+    assert manifest_status(anonymous_registry, repository, amd64.digest) == 200
+    assert sorted(tag_list(anonymous_registry, repository)) == ["1.0", "1.0-amd64", "1.0-arm64"]
+
+
+def test_manifest_index_child_docker_list_check_mode(anonymous_registry, repository):
+    amd64, arm64, index = multi_platform(anonymous_registry, repository, media_type=DOCKER_MANIFEST)
+
+    result = delete_manifest(anonymous_registry, repository, check_mode=True, tag="1.0-arm64", referrers="ignore")
+
+    assert result["changed"] is True
+    assert result["parent_indexes"] == [{"tag": "1.0", "digest": index.digest}]
+    assert "DELETE" not in result["requests"]["by_method"]
+    assert manifest_status(anonymous_registry, repository, arm64.digest) == 200
+
+
+def test_manifest_index_child_shared_and_indexed(anonymous_registry, repository):
+    amd64 = push_image(anonymous_registry, repository, ["1.0-amd64", "amd64"], architecture="amd64", seed=0)
+    arm64 = push_image(anonymous_registry, repository, ["1.0-arm64"], architecture="arm64", seed=1)
+    index = push_index(anonymous_registry, repository, ["1.0", "latest"], [amd64, arm64])
+    anonymous_registry.proxy.reset()
+
+    result = delete_manifest(anonymous_registry, repository, tag="1.0-amd64", shared_tags="fail", referrers="ignore")
+
+    assert result["failed"] is True
+    assert result["msg"].startswith("the tags amd64 in %s point to the same manifest %s as tag 1.0-amd64" % (
+        repository, amd64.digest))
+    assert ". Also, the image indexes tagged 1.0 (%s), latest (%s) in %s list the manifest" % (
+        index.digest, index.digest, repository) in result["msg"]
+    # Two tags on one index: the index is read once.
+    gets = [record.path for record in anonymous_registry.proxy.log
+            if record.method == "GET" and "/manifests/" in record.path]
+    assert gets == ["/v2/%s/manifests/%s" % (repository, index.digest)]
+    assert manifest_status(anonymous_registry, repository, amd64.digest) == 200
 
 
 # Referrers -----------------------------------------------------------------------------

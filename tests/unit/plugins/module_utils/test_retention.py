@@ -19,6 +19,9 @@ from ansible_collections.oci.registry.plugins.module_utils._retention import (
 )
 
 UTC = datetime.timezone.utc
+CONFIG_DIGEST = "sha256:" + "c0" * 32
+CHILD_A = "sha256:" + "a" * 64
+CHILD_B = "sha256:" + "b" * 64
 NOW = datetime.datetime(2024, 6, 1, 12, 0, 0, tzinfo=UTC)
 
 
@@ -110,18 +113,27 @@ def test_config_created_missing(body):
 
 
 def test_manifest_facts_image_points_to_config():
-    body = json.dumps({"schemaVersion": 2, "config": {"digest": "sha256:c0"}, "layers": []}).encode()
+    body = json.dumps({"schemaVersion": 2, "config": {"digest": CONFIG_DIGEST}, "layers": []}).encode()
 
     facts = manifest_facts(body)
 
     assert facts.created is None
-    assert facts.config_digest == "sha256:c0"
+    assert facts.config_digest == CONFIG_DIGEST
+    assert facts.children == ()
+
+
+def test_manifest_facts_invalid_config_digest_dropped():
+    body = json.dumps({"config": {"digest": "../../other/blobs/" + CONFIG_DIGEST}}).encode()
+
+    facts = manifest_facts(body)
+
+    assert facts.config_digest is None
     assert facts.children == ()
 
 
 def test_manifest_facts_annotation_wins_over_config():
     body = json.dumps({
-        "config": {"digest": "sha256:c0"},
+        "config": {"digest": CONFIG_DIGEST},
         "annotations": {"org.opencontainers.image.created": "2024-01-02T03:04:05Z"},
     }).encode()
 
@@ -132,9 +144,17 @@ def test_manifest_facts_annotation_wins_over_config():
 
 
 def test_manifest_facts_index_lists_children():
-    body = json.dumps({"manifests": [{"digest": "sha256:a"}, {"digest": "sha256:b"}, {"size": 3}]}).encode()
+    body = json.dumps({"manifests": [{"digest": CHILD_A}, {"digest": CHILD_B}, {"size": 3}]}).encode()
 
-    assert manifest_facts(body).children == ("sha256:a", "sha256:b")
+    assert manifest_facts(body).children == (CHILD_A, CHILD_B)
+
+
+def test_manifest_facts_invalid_child_digests_dropped():
+    children = [{"digest": CHILD_A}, {"digest": "latest"}, {"digest": "../../other/manifests/" + CHILD_B},
+                {"digest": "sha256:" + "A" * 64}, {"digest": 7}]
+    body = json.dumps({"manifests": children}).encode()
+
+    assert manifest_facts(body).children == (CHILD_A,)
 
 
 def test_manifest_facts_schema1_history():
