@@ -107,7 +107,7 @@ bench:
 	@start=$$(date +%s); \
 	$(MAKE) --no-print-directory -j3 deps venv $(BENCH_STAMP) APT_PACKAGES="$(APT_PACKAGES) skopeo" && \
 	$(MAKE) --no-print-directory collection && \
-	$(BIN)/python -m bench.run && \
+	BENCH_STARTED=$$start $(BIN)/python -m bench.run && \
 	echo "make bench took $$(( $$(date +%s) - start )) s in total"
 
 clean:
