@@ -443,12 +443,14 @@ class ManifestDeleter(object):
         warnings = []
         hints = []
         if tag_check.shared:
-            names = ", ".join(tag_check.shared)
-            self.actions.append("the tags %s also point to %s" % (names, manifest.digest))
-            problems.append("the tags %s in %s point to the same manifest %s as tag %s, so deleting it "
-                            "would delete them too" % (names, repository, manifest.digest, tag))
-            warnings.append("Deleting tag %s in %s deletes the tags %s too: they point to the same manifest %s."
-                            % (tag, repository, names, manifest.digest))
+            names = _tag_phrase(tag_check.shared)
+            self.actions.append("%s also point%s to %s" % (names, _verb_s(tag_check.shared), manifest.digest))
+            problems.append("%s in %s point%s to the same manifest %s as tag %s, so deleting it "
+                            "would delete %s too" % (names, repository, _verb_s(tag_check.shared), manifest.digest,
+                                                     tag, _pronoun(tag_check.shared)))
+            warnings.append("Deleting tag %s in %s deletes %s too, because %s point%s to the same manifest %s."
+                            % (tag, repository, names, _pronoun(tag_check.shared, subject=True),
+                               _verb_s(tag_check.shared), manifest.digest))
             hints.append("To remove only tag %s, use oci.registry.oci_tag with state=absent." % tag)
         else:
             self.actions.append("no other tag points to %s" % manifest.digest)
@@ -592,6 +594,21 @@ class ManifestDeleter(object):
         params = self.params
         reference = ":" + params["tag"] if params["tag"] is not None else "@" + params["digest"]
         return "%s/%s%s" % (params["registry"], params["repository"], reference)
+
+
+def _tag_phrase(tags):
+    """Return "the tag a" or "the tags a, b"."""
+    return "the tag%s %s" % ("" if len(tags) == 1 else "s", ", ".join(tags))
+
+
+def _verb_s(tags):
+    return "s" if len(tags) == 1 else ""
+
+
+def _pronoun(tags, subject=False):
+    if len(tags) == 1:
+        return "it"
+    return "they" if subject else "them"
 
 
 def main():

@@ -136,7 +136,7 @@ def test_manifest_shared_tags_warn(registry, repository):
     assert result.get("failed") is not True, result.get("msg")
     assert result["changed"] is True
     assert result["shared_tags"] == ["latest"]
-    assert any("deletes the tags latest too" in message for message in warning_messages(result))
+    assert any("deletes the tag latest too" in message for message in warning_messages(result))
     # HEAD v1, tag list, HEAD latest, HEAD other, DELETE: the referrers lookup is off.
     assert_requests(result, registry, EXPECTED_REQUESTS["shared_tag"][registry.mode])
     assert tag_list(registry, repository) == ["other"]
@@ -262,7 +262,7 @@ def test_manifest_index_child_shared_and_indexed(anonymous_registry, repository)
     result = delete_manifest(anonymous_registry, repository, tag="1.0-amd64", shared_tags="fail", referrers="ignore")
 
     assert result["failed"] is True
-    assert result["msg"].startswith("the tags amd64 in %s point to the same manifest %s as tag 1.0-amd64" % (
+    assert result["msg"].startswith("the tag amd64 in %s points to the same manifest %s as tag 1.0-amd64" % (
         repository, amd64.digest))
     assert ". Also, the image indexes tagged 1.0 (%s), latest (%s) in %s list the manifest" % (
         index.digest, index.digest, repository) in result["msg"]
