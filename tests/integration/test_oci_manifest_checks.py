@@ -25,7 +25,7 @@ from tests.support.referrers import (
     referrers_tag,
 )
 from tests.support.registry import credentials
-from tests.support.runner import run_module
+from tests.support.runner import run_module, warning_messages
 
 # Requests per fresh module run: (total, token service).
 EXPECTED_REQUESTS = {
@@ -85,11 +85,6 @@ def assert_requests(result, stack, expected):
     assert seen["total"] == result["requests"]["total"]
     assert seen["by_method"] == result["requests"]["by_method"]
     assert seen["by_status"] == result["requests"]["by_status"]
-
-
-def warning_messages(result):
-    """Return the text of each warning; ansible-core 2.19 reports them as WarningSummary dicts."""
-    return [item if isinstance(item, str) else item["event"]["msg"] for item in result.get("warnings", [])]
 
 
 def deleted_paths(stack):

@@ -116,3 +116,11 @@ def run_playbook(path, *, extravars=None, check=False, env=None, timeout=600):
     document["rc"] = completed.returncode
     document["stderr"] = completed.stderr
     return document
+
+
+def warning_messages(result):
+    """Return the text of each warning in a module result.
+
+    ansible-core 2.19 reports warnings as WarningSummary dicts; older releases as strings.
+    """
+    return [item if isinstance(item, str) else item["event"]["msg"] for item in result.get("warnings", [])]
