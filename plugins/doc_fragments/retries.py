@@ -23,7 +23,7 @@ options:
   retry_max_time:
     description:
       - Maximum seconds spent waiting between retries of one request. A retry whose wait
-        would pass this limit is not made, and the last answer is reported.
+        would pass this limit is not made, and the last response is returned.
       - Must be from V(0) to V(86400). V(0) allows only retries without a wait.
     type: float
     default: 60.0

@@ -28,7 +28,7 @@ _TOKEN68_RE = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
 _BARE_VALUE_RE = re.compile(r"[^\s,\"]+")
 _SPACE = " \t"
 
-# Schemes the client can answer, most preferred first.
+# Schemes the client supports, most preferred first.
 SUPPORTED_SCHEMES = ("bearer", "basic")
 
 
@@ -68,7 +68,7 @@ def parse_challenges(header_value):
 
 
 def select_challenge(challenges):
-    """Return the challenge to answer: Bearer before Basic, unknown schemes skipped."""
+    """Return the challenge to respond to: Bearer before Basic, unknown schemes skipped."""
     for scheme in SUPPORTED_SCHEMES:
         for challenge in challenges:
             if challenge.scheme == scheme:

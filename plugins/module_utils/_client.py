@@ -104,7 +104,7 @@ REDIRECT_STATUSES = frozenset((301, 302, 303, 307, 308))
 REDIRECT_METHODS = frozenset(("GET", "HEAD"))
 
 MAX_REDIRECTS = 5
-# Each request may answer at most this many challenges: the first one, one fresh
+# Each request handles at most this many challenges: the first one, one fresh
 # challenge after a stale token, and one retry with the challenge's own scope.
 MAX_AUTH_ROUNDS = 3
 TOKEN_MIN_LIFETIME = 60
@@ -137,7 +137,7 @@ Manifest = namedtuple("Manifest", ["digest", "media_type", "size"])
 
 
 class Response(object):
-    """A fully read HTTP answer: status, headers (case-insensitive), bounded body."""
+    """A fully read HTTP response: status, headers (case-insensitive), bounded body."""
 
     def __init__(self, method, url, status, headers, body, truncated=False):
         self.method = method
@@ -323,8 +323,8 @@ class RegistryClient(object):
     def declare(self, repository, actions):
         """Declare that the operation will perform ``actions`` on ``repository``.
 
-        Call before the first request: the first token request asks for every declared
-        scope at once.
+        Call it before the first request, because the first token request covers every
+        declared scope at once.
         """
         self._declared_scopes = merge_scopes(
             self._declared_scopes + (repository_scope(repository, actions),)
@@ -350,8 +350,8 @@ class RegistryClient(object):
         media_type = _media_type(response.headers.get("Content-Type"))
         size = _int_or_none(response.headers.get("Content-Length"))
         digest = _usable_digest(response.headers.get("Docker-Content-Digest"), algorithm)
-        # A digest reference also needs the media type, which tells a manifest from a
-        # blob. Some registries and proxies send no Content-Type on HEAD.
+        # A digest reference also needs the media type, which distinguishes a manifest
+        # from a blob. Some registries and proxies send no Content-Type on HEAD.
         if digest and (media_type or not expected_digest):
             return Manifest(digest, media_type, size)
 

@@ -37,7 +37,7 @@ class TLSFailedError(ConnectionFailedError):
 
 
 class RequestTimeoutError(ConnectionFailedError):
-    """The server accepted the connection but did not answer within the timeout."""
+    """The server accepted the connection but did not respond within the timeout."""
 
 
 class AuthenticationError(RegistryError):
@@ -49,11 +49,11 @@ class PermissionDeniedError(AuthenticationError):
 
 
 class DeletionDisabledError(RegistryError):
-    """The registry answered 405 to a DELETE: deletion is turned off."""
+    """The registry returned 405 to a DELETE because deletion is turned off."""
 
 
 class UnexpectedResponseError(RegistryError):
-    """The registry answered with a status the operation does not handle."""
+    """The registry returned a status the operation does not handle."""
 
 
 ECHO_LIMIT = 100

@@ -320,7 +320,7 @@ def test_decide_keep_last_and_older_than_need_both():
     assert delete[0][1] == "not one of the 2 newest (rank 3); created 2024-04-22T12:00:00Z, more than 30d ago"
 
 
-def test_decide_keep_last_and_older_than_young_tags_stay():
+def test_decide_keep_last_older_than_keeps_young():
     policy = RetentionPolicy(keep_last=1, older_than=30 * 86400)
     states = [state("a", age_days=3), state("b", age_days=2), state("c", age_days=1)]
 
